@@ -1,0 +1,28 @@
+"""The plugin's config keys, added to FastReID's defaults with :func:`add_g2da_config`."""
+
+import os
+
+from fastreid.config import CfgNode as CN
+
+from .modeling.config import add_modeling_config
+
+
+def add_g2da_config(cfg):
+    """Add every key the plugin reads; call before ``merge_from_file``."""
+    # Fixes data order, augmentation and initialisation; -1 draws a seed and logs it.
+    cfg.SEED = -1
+
+    # Folder that holds SYSU-MM01/ and RegDB/ (FastReID reads $FASTREID_DATASETS; so does this default).
+    cfg.DATASETS.ROOT = os.getenv("FASTREID_DATASETS", "datasets")
+    # RegDB is trained and tested once per trial split (1..10).
+    cfg.DATASETS.REGDB_TRIAL = 1
+
+    cfg.TEST.SYSU = CN()
+    # Gallery settings scored on SYSU-MM01: search mode ("all", "indoor") x shots (1, 10).
+    cfg.TEST.SYSU.MODES = ("all", "indoor")
+    cfg.TEST.SYSU.SHOTS = (1, 10)
+    # Number of random gallery draws (trials 0..N-1), averaged.
+    cfg.TEST.SYSU.TRIALS = 10
+
+    add_modeling_config(cfg)
+    return cfg

@@ -1,0 +1,48 @@
+"""Config setup shared by the tools: plugin keys, device choice and seeding."""
+
+import logging
+
+import torch
+
+from fastreid.config import get_cfg
+from fastreid.engine import default_setup
+from fastreid.utils.env import seed_all_rng
+from fastreid.utils import comm
+
+from ..config import add_g2da_config
+
+
+def setup_cfg(args):
+    """Config from ``--config-file`` and trailing ``KEY VALUE`` overrides, frozen.
+
+    A CUDA device on a machine without CUDA falls back to the CPU (logged); ``SEED: -1`` becomes a
+    drawn seed, recorded in the saved config so the run can be repeated.
+    """
+    cfg = get_cfg()
+    add_g2da_config(cfg)
+    if args.config_file:
+        cfg.merge_from_file(args.config_file)
+    cfg.merge_from_list(args.opts)
+    if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
+        logging.getLogger(__name__).warning("MODEL.DEVICE=%s but CUDA is not available: using the CPU",
+                                            cfg.MODEL.DEVICE)
+        cfg.MODEL.DEVICE = "cpu"
+    if cfg.SEED < 0:
+        # One seed for all processes: the sampler's batches must agree across them.
+        cfg.SEED = int(comm.shared_random_seed())
+    cfg.freeze()
+    return cfg
+
+
+def seed_everything(cfg):
+    """Seed Python, numpy and torch from ``cfg.SEED`` (offset by the process rank, so data-loading
+    workers differ across processes while the run stays reproducible)."""
+    seed_all_rng(cfg.SEED + comm.get_rank())
+
+
+def setup(args):
+    """FastReID's ``default_setup`` (logging, config dump) followed by the plugin's seeding."""
+    cfg = setup_cfg(args)
+    default_setup(cfg, args)
+    seed_everything(cfg)
+    return cfg

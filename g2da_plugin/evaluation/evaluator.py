@@ -1,0 +1,133 @@
+"""FastReID evaluator for the cross-modality protocols of SYSU-MM01 and RegDB."""
+
+import itertools
+import logging
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from tabulate import tabulate
+
+from fastreid.evaluation.evaluator import DatasetEvaluator
+from fastreid.utils import comm
+
+from ..data.datasets.modality import IR, RGB
+from .metrics import eval_regdb, eval_sysu, pairwise_distance
+from .sysu_protocol import sysu_gallery
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("R1", "R5", "R10", "R20", "mAP", "mINP")
+
+
+def summarize(cmc, mAP, mINP):
+    """Percentages of one evaluation: R1/5/10/20 from the CMC curve, mAP, mINP."""
+    return {"R1": cmc[0], "R5": cmc[4], "R10": cmc[9], "R20": cmc[19], "mAP": mAP, "mINP": mINP}
+
+
+def mean_and_std(runs):
+    """``{metric: mean, metric_std: std}`` in percent over a list of :func:`summarize` dicts."""
+    out = OrderedDict()
+    for m in METRICS:
+        values = 100.0 * np.array([r[m] for r in runs], dtype=np.float64)
+        out[m] = float(values.mean())
+        out[m + "_std"] = float(values.std())
+    return out
+
+
+def results_table(results):
+    """Markdown table of ``{setting: {metric: value}}`` as produced by the evaluator."""
+    settings = dict.fromkeys(k.split("/")[0] for k in results if "/" in k)  # in order of appearance
+    rows = []
+    for s in settings:
+        cells = []
+        for m in METRICS:
+            value = results[f"{s}/{m}"]
+            std = results.get(f"{s}/{m}_std")
+            cells.append(f"{value:.2f}" if std is None else f"{value:.2f} ± {std:.2f}")
+        rows.append([s] + cells)
+    return tabulate(rows, headers=["setting", *METRICS], tablefmt="pipe")
+
+
+class CrossModalityEvaluator(DatasetEvaluator):
+    """Extracts every test feature once, then scores the dataset's protocol on the main process.
+
+    SYSU-MM01 (``protocol="sysu"``): queries are the IR images; the protocol's galleries (all /
+    indoor search, single / multi-shot, ``TEST.SYSU.TRIALS`` random draws by
+    :func:`sysu_gallery`) are picked from the features of all RGB test images. Reports the mean and
+    standard deviation over trials, in percent, as ``<mode>-<single|multi>/<metric>[_std]``.
+    RegDB (``protocol="regdb"``): ``v2t/<metric>`` (visible queries, thermal gallery) and ``t2v``.
+    ``metric`` (read by FastReID's best-checkpoint hook) is (R1 + mAP) / 2 of the first setting.
+    """
+
+    def __init__(self, cfg, protocol, dataset_root=None):
+        if protocol not in ("sysu", "regdb"):
+            raise ValueError(f"unknown protocol {protocol!r}: expected 'sysu' or 'regdb'")
+        self.protocol = protocol
+        self.dataset_root = dataset_root
+        self.metric = cfg.TEST.METRIC
+        self.sysu_cfg = cfg.TEST.SYSU
+        self._predictions = []
+
+    def reset(self):
+        self._predictions = []
+
+    def process(self, inputs, outputs):
+        self._predictions.append({
+            "feats": outputs.detach().to("cpu", torch.float32),
+            "pids": inputs["targets"].cpu(),
+            "camids": inputs["camids"].cpu(),
+            "modalities": inputs["modalities"].cpu(),
+            "paths": list(inputs["img_paths"]),
+        })
+
+    def evaluate(self):
+        predictions = self._predictions
+        if comm.get_world_size() > 1:
+            comm.synchronize()
+            predictions = list(itertools.chain(*comm.gather(predictions, dst=0)))
+            if not comm.is_main_process():
+                return {}
+        feats = torch.cat([p["feats"] for p in predictions]).numpy()
+        pids = torch.cat([p["pids"] for p in predictions]).numpy()
+        camids = torch.cat([p["camids"] for p in predictions]).numpy()
+        modalities = torch.cat([p["modalities"] for p in predictions]).numpy()
+        paths = list(itertools.chain(*[p["paths"] for p in predictions]))
+        ir, rgb = modalities == IR, modalities == RGB
+        if self.protocol == "sysu":
+            results = self._evaluate_sysu(feats[ir], pids[ir], camids[ir], feats[rgb],
+                                          [p for p, m in zip(paths, rgb) if m])
+        else:
+            results = self._evaluate_regdb(feats[rgb], pids[rgb], feats[ir], pids[ir])
+        first = next(iter(results)).split("/")[0]
+        results["metric"] = (results[f"{first}/R1"] + results[f"{first}/mAP"]) / 2
+        logger.info("Cross-modality results (%s, %%):\n%s", self.protocol, results_table(results))
+        return results
+
+    def _evaluate_sysu(self, q_feats, q_pids, q_camids, rgb_feats, rgb_paths):
+        distmat = pairwise_distance(q_feats, rgb_feats, self.metric)
+        column = {path: j for j, path in enumerate(rgb_paths)}
+        results = OrderedDict()
+        for mode, shots in itertools.product(self.sysu_cfg.MODES, self.sysu_cfg.SHOTS):
+            runs = []
+            for trial in range(self.sysu_cfg.TRIALS):
+                gallery = sysu_gallery(self.dataset_root, mode=mode, shots=shots, trial=trial)
+                missing = [p for p, _, _ in gallery if p not in column]
+                if missing:
+                    raise KeyError(f"gallery image {missing[0]} (and {len(missing) - 1} more) has no "
+                                   f"extracted feature: the test set and the gallery draw disagree")
+                cols = [column[p] for p, _, _ in gallery]
+                g_pids = np.array([pid for _, pid, _ in gallery])
+                g_camids = np.array([cam for _, _, cam in gallery])
+                runs.append(summarize(*eval_sysu(distmat[:, cols], q_pids, g_pids, q_camids, g_camids)))
+            setting = f"{mode}-{'single' if shots == 1 else 'multi'}"
+            results.update({f"{setting}/{k}": v for k, v in mean_and_std(runs).items()})
+        return results
+
+    def _evaluate_regdb(self, vis_feats, vis_pids, th_feats, th_pids):
+        results = OrderedDict()
+        for setting, (qf, qp, gf, gp) in (("v2t", (vis_feats, vis_pids, th_feats, th_pids)),
+                                          ("t2v", (th_feats, th_pids, vis_feats, vis_pids))):
+            scores = summarize(*eval_regdb(pairwise_distance(qf, gf, self.metric), qp, gp))
+            results.update({f"{setting}/{k}": 100.0 * v for k, v in scores.items()})
+        return results

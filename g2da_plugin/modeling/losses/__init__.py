@@ -1,0 +1,9 @@
+"""Losses registered in :data:`G2DA_LOSS_REGISTRY` (see :mod:`.build`)."""
+
+from .build import G2DA_LOSS_REGISTRY, build_losses, registered_loss_names
+from .cross_modality_triplet import (CrossModalityTripletLoss, cross_modality_hard_mining,
+                                     cross_modality_triplet_loss)
+from .identity_loss import CrossEntropyLoss
+
+__all__ = ["G2DA_LOSS_REGISTRY", "build_losses", "registered_loss_names", "CrossEntropyLoss",
+           "CrossModalityTripletLoss", "cross_modality_triplet_loss", "cross_modality_hard_mining"]

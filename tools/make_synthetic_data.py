@@ -1,0 +1,90 @@
+#!/usr/bin/env python
+"""Write the synthetic SYSU-MM01 and RegDB look-alikes (see g2da_plugin/data/synthetic.py).
+
+    python tools/make_synthetic_data.py --output datasets/synthetic --seed 0
+        [--sysu-train-ids 48] [--sysu-val-ids 16] [--sysu-test-ids 32] [--sysu-images-per-cam 2 5]
+        [--regdb-ids 40] [--regdb-images-per-modality 10] [--only {sysu,regdb}]
+
+Point DATASETS.ROOT at the output folder to train and test on them. Running it again with the
+same arguments reuses what is there.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from g2da_plugin.data.synthetic import (  # noqa: E402
+    REGDB_TRIALS, SYSU_CAMERAS, make_synthetic_regdb, make_synthetic_sysu,
+)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", default="datasets/synthetic", help="folder to hold SYSU-MM01/ and RegDB/")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=("sysu", "regdb"), help="write one dataset only")
+    parser.add_argument("--sysu-train-ids", type=int, default=48)
+    parser.add_argument("--sysu-val-ids", type=int, default=16)
+    parser.add_argument("--sysu-test-ids", type=int, default=32)
+    parser.add_argument("--sysu-images-per-cam", type=int, nargs=2, default=(2, 5), metavar=("FEWEST", "MOST"))
+    parser.add_argument("--regdb-ids", type=int, default=40)
+    parser.add_argument("--regdb-images-per-modality", type=int, default=10)
+    return parser.parse_args(argv)
+
+
+def _count_files(folder):
+    return len(os.listdir(folder)) if os.path.isdir(folder) else 0
+
+
+def describe_sysu(path):
+    """Images per split and modality, read back from disk as a loader would."""
+    lines = []
+    for split in ("train", "val", "test"):
+        with open(os.path.join(path, "exp", f"{split}_id.txt")) as f:
+            ids = [int(token) for token in f.read().split(",")]
+        counts = {"rgb": 0, "ir": 0}
+        for camera in SYSU_CAMERAS.values():
+            counts[camera.modality] += sum(_count_files(os.path.join(path, camera.name, f"{pid:04d}")) for pid in ids)
+        lines.append(f"  {split}: {len(ids)} ids, {counts['rgb']} RGB + {counts['ir']} IR images")
+    return lines
+
+
+def describe_regdb(path):
+    lines = []
+    for modality in ("Visible", "Thermal"):
+        folder = os.path.join(path, modality)
+        ids = os.listdir(folder)
+        lines.append(f"  {modality}: {len(ids)} ids, {sum(_count_files(os.path.join(folder, i)) for i in ids)} images")
+    trial = REGDB_TRIALS[0]
+    for split in ("train", "test"):
+        with open(os.path.join(path, "idx", f"{split}_visible_{trial}.txt")) as f:
+            labels = {line.split()[1] for line in f if line.strip()}
+        lines.append(f"  trial {trial} {split}: {len(labels)} ids (trials {REGDB_TRIALS[0]}..{REGDB_TRIALS[-1]})")
+    return lines
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    jobs = []
+    if args.only in (None, "sysu"):
+        jobs.append((lambda: make_synthetic_sysu(
+            args.output, num_train_ids=args.sysu_train_ids, num_val_ids=args.sysu_val_ids,
+            num_test_ids=args.sysu_test_ids, images_per_cam=tuple(args.sysu_images_per_cam), seed=args.seed),
+            describe_sysu))
+    if args.only in (None, "regdb"):
+        jobs.append((lambda: make_synthetic_regdb(
+            args.output, num_ids=args.regdb_ids, images_per_modality=args.regdb_images_per_modality,
+            seed=args.seed), describe_regdb))
+    for make, describe in jobs:
+        start = time.perf_counter()
+        path = make()
+        print(f"{path}  (seed {args.seed}, ready in {time.perf_counter() - start:.1f} s)")
+        print("\n".join(describe(path)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
