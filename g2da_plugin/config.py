@@ -5,6 +5,7 @@ import os
 from fastreid.config import CfgNode as CN
 
 from .modeling.config import add_modeling_config
+from .modeling.pose_config import add_pose_config
 
 
 def add_g2da_config(cfg):
@@ -25,4 +26,5 @@ def add_g2da_config(cfg):
     cfg.TEST.SYSU.TRIALS = 10
 
     add_modeling_config(cfg)
+    add_pose_config(cfg)
     return cfg

@@ -1,7 +1,6 @@
 """tools/train_net.py on tiny synthetic data: train, evaluate, reproducibility, kill and resume,
 two processes (gloo), and the one-line error when the dataset is missing."""
 
-import json
 import os
 import signal
 import subprocess
@@ -104,8 +103,8 @@ def test_two_processes_on_cpu_with_gloo(data_root, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     log = open(tmp_path / "log.txt").read()
     assert "World size: 2" in log
-    metrics = [json.loads(line) for line in open(tmp_path / "metrics.json")]
-    assert any("all-single/R1" in m for m in metrics)
+    # The main process scored every test image: the gathered features of both processes.
+    assert "Cross-modality results" in log and "indoor-multi" in log
 
 
 def test_missing_dataset_is_one_clear_line(tmp_path):

@@ -1,4 +1,12 @@
-"""Train and test loaders: the plugin's datasets and sampler driven through FastReID's builders."""
+"""Train and test loaders: the plugin's datasets and sampler driven through FastReID's builders.
+
+With ``INPUT.KEYPOINTS.ENABLED`` every sample also carries its 17 COCO keypoints (``"keypoints"``,
+(17, 3) in the pixels of the augmented input image), read from ``INPUT.KEYPOINTS.FILE`` in each
+dataset's folder and moved by the joint image+keypoint transforms of :mod:`.transforms`; without
+it the loaders use FastReID's ``build_transforms`` as before.
+"""
+
+import os
 
 from fastreid.data import build_reid_test_loader, build_reid_train_loader
 from fastreid.data.datasets import DATASET_REGISTRY
@@ -6,7 +14,9 @@ from fastreid.data.transforms import build_transforms
 from fastreid.utils import comm
 
 from .common import CrossModalityDataset
+from .keypoints_io import load_keypoints
 from .samplers import CrossModalityIdentitySampler
+from .transforms import build_joint_transforms
 
 
 def load_dataset(cfg, name):
@@ -22,14 +32,67 @@ def iters_per_epoch(cfg, train_set):
     return len(train_set) // cfg.SOLVER.IMS_PER_BATCH
 
 
-def build_cross_modality_train_loader(cfg):
-    items = []
+def keypoints_enabled(cfg):
+    """True when the loaders attach keypoints (``INPUT.KEYPOINTS.ENABLED``; absent key = False)."""
+    node = cfg.INPUT.get("KEYPOINTS")
+    return bool(node is not None and node.ENABLED)
+
+
+def keypoints_file(cfg, data):
+    """The keypoints file of a dataset: ``INPUT.KEYPOINTS.FILE``, relative to the dataset's folder
+    (``<DATASETS.ROOT>/SYSU-MM01``, ``<DATASETS.ROOT>/RegDB``) unless absolute."""
+    return os.path.join(data.dataset_root, cfg.INPUT.KEYPOINTS.FILE)
+
+
+def dataset_keypoints(cfg, data, items):
+    """``({img_path: (17, 3)} for the items that have keypoints, the file)``.
+
+    The file's keys are image paths relative to the dataset folder; ``items`` hold full paths.
+    """
+    path = keypoints_file(cfg, data)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"keypoints file not found: {os.path.abspath(path)} (INPUT.KEYPOINTS.FILE "
+            f"{cfg.INPUT.KEYPOINTS.FILE!r}, relative to {data.dataset_root}); compute it with "
+            f"tools/extract_keypoints.py, or set INPUT.KEYPOINTS.ENABLED False")
+    table = load_keypoints(path)
+    keypoints = {}
+    for item in items:
+        key = os.path.relpath(item[0], data.dataset_root).replace(os.sep, "/")
+        if key in table:
+            keypoints[item[0]] = table[key]
+    return keypoints, path
+
+
+def _dataset(cfg, parts, is_train):
+    """A CrossModalityDataset over ``parts`` = [(dataset, items)], with keypoints when enabled."""
+    items = [item for _, part in parts for item in part]
+    if not keypoints_enabled(cfg):
+        return CrossModalityDataset(items, build_transforms(cfg, is_train=is_train), relabel=is_train)
+    keypoints, files = {}, []
+    for data, part in parts:
+        table, path = dataset_keypoints(cfg, data, part)
+        keypoints.update(table)
+        files.append(path)
+    return CrossModalityDataset(items, build_joint_transforms(cfg, is_train=is_train), relabel=is_train,
+                                keypoints=keypoints, missing=cfg.INPUT.KEYPOINTS.MISSING,
+                                keypoints_file=", ".join(files),
+                                mean_pose_score=cfg.INPUT.KEYPOINTS.MEAN_POSE_SCORE)
+
+
+def build_cross_modality_train_set(cfg):
+    """The training CrossModalityDataset of ``DATASETS.NAMES`` (relabelled ids)."""
+    parts = []
     for name in cfg.DATASETS.NAMES:
         data = load_dataset(cfg, name)
         if comm.is_main_process():
             data.show_train()
-        items.extend(data.train)
-    train_set = CrossModalityDataset(items, build_transforms(cfg, is_train=True), relabel=True)
+        parts.append((data, data.train))
+    return _dataset(cfg, parts, is_train=True)
+
+
+def build_cross_modality_train_loader(cfg):
+    train_set = build_cross_modality_train_set(cfg)
     sampler = CrossModalityIdentitySampler(
         train_set.img_items,
         cfg.SOLVER.IMS_PER_BATCH // comm.get_world_size(),
@@ -46,7 +109,7 @@ def build_cross_modality_test_loader(cfg, dataset_name):
     data = load_dataset(cfg, dataset_name)
     if comm.is_main_process():
         data.show_test()
-    test_set = CrossModalityDataset(data.query + data.gallery, build_transforms(cfg, is_train=False), relabel=False)
+    test_set = _dataset(cfg, [(data, data.query + data.gallery)], is_train=False)
     loader, num_query = build_reid_test_loader(test_set=test_set, test_batch_size=cfg.TEST.IMS_PER_BATCH,
                                                num_query=len(data.query), num_workers=cfg.DATALOADER.NUM_WORKERS)
     return loader, num_query, data

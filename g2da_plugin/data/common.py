@@ -1,7 +1,65 @@
 """The dataset object that feeds FastReID's loaders with cross-modality samples."""
 
+import logging
+
+import numpy as np
+import torch
 from fastreid.data.common import CommDataset
 from fastreid.data.data_utils import read_image
+
+from .keypoints_io import NUM_KEYPOINTS
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CrossModalityDataset", "MissingKeypointsError", "MEAN_POSE", "MISSING_POLICIES", "mean_pose_keypoints"]
+
+#: A mean upright pedestrian pose, 17 COCO keypoints ``(x / W, y / H)`` in NORMALISED CROP
+#: coordinates (0..1 across the whole image; multiply by the image's width and height to get
+#: pixels). A person standing upright, facing the camera, filling the crop as a detector box does:
+#: head at the top (nose at 0.10 of the height), ankles near the bottom (0.90), the person's left
+#: on the image's right (x > 0.5), shoulders 0.30 of the width apart, hips 0.20. Typical
+#: pedestrian-crop proportions, symmetric about the vertical axis (so a horizontal flip maps it onto
+#: itself), not fitted to any dataset. It is the fallback of ``INPUT.KEYPOINTS.MISSING mean_pose``
+#: and the pose of the ``MeanPose`` stand-in online estimator.
+MEAN_POSE = np.array([
+    (0.50, 0.100),  # nose
+    (0.53, 0.085),  # left_eye
+    (0.47, 0.085),  # right_eye
+    (0.57, 0.095),  # left_ear
+    (0.43, 0.095),  # right_ear
+    (0.65, 0.210),  # left_shoulder
+    (0.35, 0.210),  # right_shoulder
+    (0.70, 0.350),  # left_elbow
+    (0.30, 0.350),  # right_elbow
+    (0.70, 0.480),  # left_wrist
+    (0.30, 0.480),  # right_wrist
+    (0.60, 0.500),  # left_hip
+    (0.40, 0.500),  # right_hip
+    (0.59, 0.700),  # left_knee
+    (0.41, 0.700),  # right_knee
+    (0.58, 0.900),  # left_ankle
+    (0.42, 0.900),  # right_ankle
+], dtype=np.float32)
+
+#: Values of ``INPUT.KEYPOINTS.MISSING``.
+MISSING_POLICIES = ("error", "mean_pose")
+
+
+def mean_pose_keypoints(width, height, score=1.0):
+    """:data:`MEAN_POSE` in the pixels of a ``width`` x ``height`` image, every score ``score``: (17, 3)."""
+    keypoints = np.empty((NUM_KEYPOINTS, 3), np.float32)
+    keypoints[:, 0] = MEAN_POSE[:, 0] * width
+    keypoints[:, 1] = MEAN_POSE[:, 1] * height
+    keypoints[:, 2] = score
+    return keypoints
+
+
+class MissingKeypointsError(FileNotFoundError):
+    """An image has no entry in its dataset's keypoints file (``INPUT.KEYPOINTS.MISSING error``).
+
+    A FileNotFoundError subclass (what is missing is part of a file), so the tools report it as one
+    line, like a missing image or dataset.
+    """
 
 
 class CrossModalityDataset(CommDataset):
@@ -9,23 +67,91 @@ class CrossModalityDataset(CommDataset):
 
     Each sample adds ``modalities`` to FastReID's dict. IR images are read as 3-channel RGB (the
     gray value repeated), so both streams take 3 channels.
+
+    With ``keypoints`` (a mapping ``img_path -> (17, 3) [x, y, score]`` in that image's pixels),
+    each sample also carries ``"keypoints"``: a float32 (17, 3) tensor in the pixels of the
+    TRANSFORMED image. ``transform`` must then be a joint transform
+    (:func:`~g2da_plugin.data.transforms.build_joint_transforms`), called as
+    ``transform(image, keypoints) -> (image, keypoints)``, so that the geometric augmentation moves
+    the keypoints with the pixels. Without ``keypoints`` the dataset behaves as before
+    (``transform(image)``, FastReID's transforms).
+
+    Images absent from ``keypoints``: ``missing="error"`` raises :class:`MissingKeypointsError`
+    at construction, naming the first such image, how many there are and ``keypoints_file``;
+    ``missing="mean_pose"`` gives them :data:`MEAN_POSE` scaled to the image (every score
+    ``mean_pose_score``) and logs how many did (also in :attr:`num_mean_pose`).
     """
+
+    def __init__(self, img_items, transform=None, relabel=True, keypoints=None, missing="error",
+                 keypoints_file=None, mean_pose_score=1.0):
+        super().__init__(img_items, transform, relabel)
+        self.with_keypoints = keypoints is not None
+        self.num_mean_pose = 0
+        self.mean_pose_score = float(mean_pose_score)
+        if not self.with_keypoints:
+            return
+        if missing not in MISSING_POLICIES:
+            raise ValueError(f"INPUT.KEYPOINTS.MISSING must be one of {MISSING_POLICIES}, got {missing!r}")
+        if not getattr(transform, "joint", False):
+            raise TypeError("a dataset with keypoints needs a joint image+keypoint transform "
+                            "(g2da_plugin.data.transforms.build_joint_transforms), got "
+                            f"{type(transform).__name__}")
+        if not 0.0 <= self.mean_pose_score <= 1.0:
+            raise ValueError(f"INPUT.KEYPOINTS.MEAN_POSE_SCORE must lie in [0, 1], got {mean_pose_score}")
+        where = f" in {keypoints_file}" if keypoints_file else ""
+        # One array, not a dict of arrays: cheap to share with forked DataLoader workers.
+        self._keypoints = np.zeros((len(img_items), NUM_KEYPOINTS, 3), np.float32)
+        self._has_keypoints = np.zeros(len(img_items), bool)
+        missing_paths = []
+        for index, item in enumerate(img_items):
+            value = keypoints.get(item[0])
+            if value is None:
+                missing_paths.append(item[0])
+                continue
+            value = np.asarray(value, dtype=np.float32)
+            if value.shape != (NUM_KEYPOINTS, 3):
+                raise ValueError(f"keypoints of image {item[0]}{where}: expected shape ({NUM_KEYPOINTS}, 3), "
+                                 f"got {value.shape}")
+            self._keypoints[index] = value
+            self._has_keypoints[index] = True
+        if missing_paths:
+            count = f"{len(missing_paths)} of {len(img_items)} images"
+            if missing == "error":
+                raise MissingKeypointsError(
+                    f"no keypoints for image {missing_paths[0]}{where} ({count} have none); compute them "
+                    f"(tools/extract_keypoints.py) or set INPUT.KEYPOINTS.MISSING mean_pose")
+            self.num_mean_pose = len(missing_paths)
+            logger.warning("%s have no keypoints%s: they use the mean pose template (score %.2f)",
+                           count, where, self.mean_pose_score)
+
+    def _read(self, img_path):
+        try:
+            return read_image(img_path, "RGB")
+        except (OSError, ValueError) as e:
+            raise OSError(f"cannot read image {img_path}: {e}") from None
 
     def __getitem__(self, index):
         img_path, pid, camid, modality = self.img_items[index]
-        try:
-            img = read_image(img_path, "RGB")
-        except (OSError, ValueError) as e:
-            raise OSError(f"cannot read image {img_path}: {e}") from None
-        if self.transform is not None:
+        img = self._read(img_path)
+        keypoints = None
+        if self.with_keypoints:
+            if self._has_keypoints[index]:
+                keypoints = self._keypoints[index]
+            else:
+                keypoints = mean_pose_keypoints(img.size[0], img.size[1], self.mean_pose_score)
+            img, keypoints = self.transform(img, keypoints)
+        elif self.transform is not None:
             img = self.transform(img)
         if self.relabel:
             pid = self.pid_dict[pid]
             camid = self.cam_dict[camid]
-        return {
+        sample = {
             "images": img,
             "targets": pid,
             "camids": camid,
             "modalities": modality,
             "img_paths": img_path,
         }
+        if self.with_keypoints:
+            sample["keypoints"] = torch.as_tensor(keypoints, dtype=torch.float32)
+        return sample

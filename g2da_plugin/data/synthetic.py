@@ -21,7 +21,8 @@ plus a random subset of the others. RegDB's k-th visible and k-th thermal image 
 share one pose (the real dataset films both at once); each trial trains a different random half
 of the ids and tests the other half.
 
-Keypoints (``keypoints.json``, read/written by :func:`load_keypoints` / :func:`save_keypoints`):
+Keypoints (``keypoints.json``, read/written by :mod:`~g2da_plugin.data.keypoints_io`'s
+:func:`load_keypoints` / :func:`save_keypoints`):
 17 COCO keypoints per image, ``[x, y, v]``. x grows rightwards and y downwards, in pixels of that
 image: pixel (0, 0) covers [0, 1) x [0, 1), so the centre of the top-left pixel is (0.5, 0.5).
 "left" is the person's left, on the image's right when the person faces the camera.
@@ -32,8 +33,9 @@ The renderer draws the body from these keypoints, so the file is exact (to 0.001
 
 Content. Identity lives in body shape (height, head size, shoulder/hip width, limb lengths and
 thickness), sleeve and trouser length, clothing patterns (solid, horizontal or vertical stripes,
-checks; stripe period), colours (RGB only), an independent per-material infrared grey level
-(not a function of the colour), hair, and a carried item (none, backpack, handbag, hat). Per
+checks; stripe period), colours (RGB only), a per-material infrared grey level (never the hue:
+half the fabric's own material term, half its visible brightness, as dyed fabrics partly reflect
+near-IR like visible light), hair, and a carried item (none, backpack, handbag, hat). Per
 camera: a viewpoint mix (front/back/side), walking amplitude, background, occluder rate and image
 size; per image: yaw, walking phase, scale, position, lighting, optional occluder, sensor noise.
 IR images carry no hue: bright skin, clothing at its own grey level, weaker pattern contrast,
@@ -64,20 +66,17 @@ from typing import Callable, NamedTuple
 import numpy as np
 from PIL import Image, ImageFilter
 
-GENERATOR_VERSION = 1
+# The keypoints file format lives in keypoints_io; re-exported here for existing callers.
+from .keypoints_io import (  # noqa: F401
+    COCO_KEYPOINT_NAMES, KEYPOINTS_FILENAME, KEYPOINTS_FORMAT, KEYPOINTS_VERSION, NUM_KEYPOINTS, load_keypoints,
+    save_keypoints,
+)
 
-KEYPOINTS_FORMAT = "g2da-keypoints"
-KEYPOINTS_VERSION = 1
-KEYPOINTS_FILENAME = "keypoints.json"
+GENERATOR_VERSION = 2
+
 SYNTHETIC_SOURCE = "synthetic-ground-truth"
 MARKER_FILENAME = ".synthetic.json"
 
-COCO_KEYPOINT_NAMES = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
-NUM_KEYPOINTS = len(COCO_KEYPOINT_NAMES)
 FACE_KEYPOINTS = range(5)
 
 # Materials of the rendered label map (Sample.labels).
@@ -226,23 +225,34 @@ def _draw_rgb_palette(rng):
     return np.clip(palette, 0, 1)
 
 
-def _draw_ir_palette(rng):
-    """Grey levels drawn independently of the colours: emission depends on material, not hue."""
+# Share of a fabric's near-IR grey level that follows its visible brightness (dyes reflect part of
+# the near-IR light roughly as they reflect visible light); the rest is the material's own.
+NIR_BRIGHTNESS_SHARE = 0.5
+
+
+def _nir_level(rng, rgb, low, high):
+    brightness = float(rgb @ np.array([0.299, 0.587, 0.114]))
+    return (1 - NIR_BRIGHTNESS_SHARE) * rng.uniform(low, high) + NIR_BRIGHTNESS_SHARE * brightness
+
+
+def _draw_ir_palette(rng, rgb):
+    """Grey levels: never the hue; fabrics partly follow their visible brightness, partly their material."""
     levels = np.zeros(NUM_MATERIALS)
     levels[SKIN] = rng.uniform(0.8, 0.95)
     levels[EYES] = levels[SKIN] * 0.8
     levels[HAIR] = rng.uniform(0.2, 0.45)
-    levels[TOP_A] = rng.uniform(0.25, 0.75)
+    levels[TOP_A] = _nir_level(rng, rgb[TOP_A], 0.25, 0.75)
     levels[TOP_B] = _ir_partner(rng, levels[TOP_A])
-    levels[BOTTOM_A] = rng.uniform(0.2, 0.7)
+    levels[BOTTOM_A] = _nir_level(rng, rgb[BOTTOM_A], 0.2, 0.7)
     levels[BOTTOM_B] = _ir_partner(rng, levels[BOTTOM_A])
-    levels[SHOES] = rng.uniform(0.1, 0.4)
-    levels[ITEM] = rng.uniform(0.15, 0.7)
+    levels[SHOES] = _nir_level(rng, rgb[SHOES], 0.1, 0.4)
+    levels[ITEM] = _nir_level(rng, rgb[ITEM], 0.15, 0.7)
     return levels[:, None]
 
 
 def draw_identity(rng, pid):
     """A random person. Keyword arguments are evaluated in order, which fixes the draw order."""
+    rgb = _draw_rgb_palette(rng)
     return Identity(
         pid=pid,
         stature=rng.uniform(0.92, 1.08),
@@ -266,8 +276,8 @@ def draw_identity(rng, pid):
         hair_length=rng.uniform(0.2, 0.9),
         item=str(rng.choice(ITEMS, p=(0.4, 0.25, 0.2, 0.15))),
         item_side=1 if rng.random() < 0.5 else -1,
-        rgb=_draw_rgb_palette(rng),
-        ir=_draw_ir_palette(rng),
+        rgb=rgb,
+        ir=_draw_ir_palette(rng, rgb),
     )
 
 
@@ -703,99 +713,6 @@ def render_regdb_sample(seed, pid, modality, index):
         _identity(seed, REGDB_DIRNAME, pid), camera, _camera_style(seed, REGDB_DIRNAME, camera),
         _rng(seed, REGDB_DIRNAME, "pose", pid, index),
         _rng(seed, REGDB_DIRNAME, "look", pid, modality, index))
-
-
-# ----------------------------------------------------------------------------- keypoints files
-
-def _keypoints_error(path, what):
-    return ValueError(f"keypoints file {os.fspath(path)}: {what}")
-
-
-def _check_image_key(path, key):
-    if not isinstance(key, str) or not key or key.startswith("/") or "\\" in key:
-        raise _keypoints_error(path, f"image key {key!r} is not a relative POSIX path")
-
-
-def _checked_keypoints(path, key, rows):
-    """``rows`` as a (17, 3) numeric array, or ValueError saying what is wrong with it."""
-    try:
-        array = np.asarray(rows)
-    except ValueError:
-        raise _keypoints_error(path, f"image {key!r}: keypoint rows of unequal length") from None
-    if array.dtype.kind not in "iuf":
-        raise _keypoints_error(path, f"image {key!r}: keypoints are not all numbers")
-    if array.shape != (NUM_KEYPOINTS, 3):
-        raise _keypoints_error(
-            path, f"image {key!r}: expected {NUM_KEYPOINTS} rows of [x, y, v], got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise _keypoints_error(path, f"image {key!r}: keypoints must be finite")
-    if ((array[:, 2] < 0) | (array[:, 2] > 1)).any():
-        raise _keypoints_error(path, f"image {key!r}: v must lie in [0, 1]")
-    return array
-
-
-def load_keypoints(path):
-    """{image path relative to the dataset folder: (17, 3) float32 [x, y, v]} from a keypoints file.
-
-    Raises ValueError naming the file and the problem when the file is not a valid keypoints file.
-    """
-    try:
-        with open(path, encoding="utf-8") as f:
-            document = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise _keypoints_error(path, f"not valid JSON ({e})") from None
-    if not isinstance(document, dict):
-        raise _keypoints_error(path, "the top level is not a JSON object")
-    if document.get("format") != KEYPOINTS_FORMAT:
-        raise _keypoints_error(path, f'"format" is {document.get("format")!r}, expected {KEYPOINTS_FORMAT!r}')
-    if document.get("version") != KEYPOINTS_VERSION:
-        raise _keypoints_error(path, f'"version" is {document.get("version")!r}, expected {KEYPOINTS_VERSION}')
-    if not isinstance(document.get("source"), str):
-        raise _keypoints_error(path, '"source" is missing or not a string')
-    if document.get("keypoint_names") != list(COCO_KEYPOINT_NAMES):
-        raise _keypoints_error(path, '"keypoint_names" are not the 17 COCO keypoint names in COCO order')
-    images = document.get("images")
-    if not isinstance(images, dict):
-        raise _keypoints_error(path, '"images" is missing or not an object')
-    for key in images:
-        _check_image_key(path, key)
-    return {key: _checked_keypoints(path, key, rows).astype(np.float32) for key, rows in images.items()}
-
-
-def save_keypoints(path, keypoints, source):
-    """Write ``keypoints`` ({relative image path: (17, 3) [x, y, v]}) atomically, one image a line.
-
-    ``source`` says where the keypoints come from (e.g. "synthetic-ground-truth" or a pose model).
-    Values are rounded to 3 decimals; images are sorted by path, so equal input gives equal bytes.
-    """
-    if not isinstance(source, str) or not source:
-        raise ValueError("save_keypoints: source must be a non-empty string")
-    rows = {}
-    for key in sorted(keypoints):
-        _check_image_key(path, key)
-        array = _checked_keypoints(path, key, keypoints[key])
-        rows[key] = [[round(float(value), 3) for value in row] for row in array]
-    header = json.dumps({"format": KEYPOINTS_FORMAT, "version": KEYPOINTS_VERSION, "source": source,
-                         "keypoint_names": list(COCO_KEYPOINT_NAMES)})
-    lines = ",\n".join(f"{json.dumps(key)}: {json.dumps(value)}" for key, value in rows.items())
-    _write_atomically(path, header[:-1] + ', "images": {\n' + lines + "\n}}\n")
-
-
-def _write_atomically(path, text):
-    """Readers see the old file or the new one, never half of one."""
-    path = os.fspath(path)
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temporary, 0o644)   # mkstemp creates 0600
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 # ----------------------------------------------------------------------------- datasets

@@ -6,8 +6,9 @@ import torch
 
 from fastreid.config import get_cfg
 from fastreid.engine import default_setup
-from fastreid.utils.env import seed_all_rng
 from fastreid.utils import comm
+from fastreid.utils.env import seed_all_rng
+from fastreid.utils.logger import setup_logger
 
 from ..config import add_g2da_config
 
@@ -41,8 +42,9 @@ def seed_everything(cfg):
 
 
 def setup(args):
-    """FastReID's ``default_setup`` (logging, config dump) followed by the plugin's seeding."""
+    """FastReID's ``default_setup`` (logging, config dump), the plugin's own log (same file), seeding."""
     cfg = setup_cfg(args)
     default_setup(cfg, args)
+    setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="g2da_plugin", abbrev_name="g2da")
     seed_everything(cfg)
     return cfg

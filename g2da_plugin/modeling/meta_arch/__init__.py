@@ -1,5 +1,6 @@
 """Meta-architectures registered in FastReID's ``META_ARCH_REGISTRY``."""
 
 from .cross_modality_baseline import CrossModalityBaseline
+from .pose_part_baseline import PosePartBaseline
 
-__all__ = ["CrossModalityBaseline"]
+__all__ = ["CrossModalityBaseline", "PosePartBaseline"]

@@ -1,0 +1,133 @@
+"""Baseline B + pose-guided part features: each image becomes a 14-node skeleton graph (Sec. III-A)."""
+
+import logging
+
+import torch
+import torch.nn.functional as F
+
+from fastreid.config import configurable
+from fastreid.modeling.meta_arch.build import META_ARCH_REGISTRY
+
+from ..heads.pose_parts import keypoints_to_nodes13, pool_parts, render_heatmaps
+from ..pose_config import HEAD_MODES, HEATMAP_NORMS, POSE_MODES, TEST_FEATS
+from ..pose_estimator import build_online_pose_estimator
+from .cross_modality_baseline import CrossModalityBaseline
+
+__all__ = ["PosePartBaseline"]
+
+logger = logging.getLogger(__name__)
+
+
+@META_ARCH_REGISTRY.register()
+class PosePartBaseline(CrossModalityBaseline):
+    """:class:`CrossModalityBaseline` whose :meth:`extract` also returns the skeleton graph's nodes.
+
+    Extra outputs of :meth:`extract` (all on the model's device):
+
+    - ``"keypoints"`` (B, 17, 3): the COCO keypoints used, in input pixels (the batch's
+      ``"keypoints"`` in cached mode, the estimator's in online mode);
+    - ``"heatmaps"`` (B, 13, h, w): the part heatmaps on the feature map's grid
+      (:func:`~g2da_plugin.modeling.heads.pose_parts.render_heatmaps`);
+    - ``"nodes"`` (B, 14, C): node 0 the global pre-BN GAP feature (``"global_feature"``), nodes
+      1..13 the part features ``GAP(F * H_k)`` (Eq. 2) in the order of
+      :data:`~g2da_plugin.modeling.heads.pose_parts.GRAPH_NODE_NAMES`;
+    - ``"node_scores"`` (B, 14): each node's keypoint weight (1 for the global node; 0 for a part
+      whose keypoint has score 0 or lies outside the image -- its feature is then the zero vector).
+
+    Keypoints come from the batch (``pose_mode="cached"``: the loader's ``"keypoints"``, which needs
+    ``INPUT.KEYPOINTS.ENABLED True``) or from a frozen estimator run on the batch's images
+    (``"online"``). The test embedding is the baseline's unless ``test_feat="nodes"``.
+    Config: ``MODEL.POSE.*`` (:mod:`~g2da_plugin.modeling.pose_config`).
+    """
+
+    @configurable
+    def __init__(self, *, pose_mode="cached", pose_estimator=None, head="mean", sigma=1.0, heatmap_norm="mean",
+                 use_scores=True, test_feat="global", **kwargs):
+        """
+        NOTE: this interface is experimental.
+
+        Args:
+            pose_mode: "cached" or "online".
+            pose_estimator: online mode's estimator, ``callable(images) -> (B, 17, 3)``
+                (:mod:`~g2da_plugin.modeling.pose_estimator`); not a submodule (frozen, not saved).
+            head, sigma, heatmap_norm, use_scores: see :func:`keypoints_to_nodes13` and
+                :func:`render_heatmaps`.
+            test_feat: "global" (the baseline's embedding) or "nodes".
+            kwargs: :class:`CrossModalityBaseline`'s arguments.
+        """
+        super().__init__(**kwargs)
+        for name, value, choices in (("MODEL.POSE.MODE", pose_mode, POSE_MODES), ("MODEL.POSE.HEAD", head, HEAD_MODES),
+                                     ("MODEL.POSE.HEATMAP_NORM", heatmap_norm, HEATMAP_NORMS),
+                                     ("MODEL.POSE.TEST_FEAT", test_feat, TEST_FEATS)):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        if not sigma > 0:
+            raise ValueError(f"MODEL.POSE.SIGMA must be > 0, got {sigma}")
+        if pose_mode == "online" and pose_estimator is None:
+            raise ValueError("MODEL.POSE.MODE online needs a pose estimator")
+        self.pose_mode = pose_mode
+        # a plain attribute, not a submodule: frozen, not in the state dict, not in the optimizer
+        object.__setattr__(self, "pose_estimator", pose_estimator)
+        self.head = head
+        self.sigma = float(sigma)
+        self.heatmap_norm = heatmap_norm
+        self.use_scores = bool(use_scores)
+        self.test_feat = test_feat
+
+    @classmethod
+    def from_config(cls, cfg):
+        kwargs = super().from_config(cfg)
+        pose = cfg.MODEL.POSE
+        if pose.MODE == "cached" and pose.TEST_FEAT != "global" and cfg.TEST.FLIP.ENABLED:
+            logger.warning(
+                "TEST.FLIP.ENABLED: FastReID's inference_on_dataset flips batch['images'] but not "
+                "batch['keypoints'], so the flipped pass of a node-based test embedding (MODEL.POSE.TEST_FEAT "
+                "%s) would use unflipped keypoints; flip them too (g2da_plugin.data.transforms."
+                "flip_keypoints_tensor) or turn flip-test off", pose.TEST_FEAT)
+        kwargs.update(
+            pose_mode=pose.MODE,
+            pose_estimator=build_online_pose_estimator(cfg) if pose.MODE == "online" else None,
+            head=pose.HEAD,
+            sigma=pose.SIGMA,
+            heatmap_norm=pose.HEATMAP_NORM,
+            use_scores=pose.USE_SCORES,
+            test_feat=pose.TEST_FEAT,
+        )
+        return kwargs
+
+    # ------------------------------------------------------------------ keypoints
+    def get_keypoints(self, batched_inputs):
+        """(B, 17, 3) keypoints in input pixels on the model's device, from the batch or the estimator."""
+        if self.pose_mode == "online":
+            images = batched_inputs["images"].to(self.device)
+            return self.pose_estimator(images).to(self.device, torch.float32)
+        if "keypoints" not in batched_inputs:
+            raise KeyError("PosePartBaseline (MODEL.POSE.MODE cached) needs 'keypoints' in the batch: set "
+                           "INPUT.KEYPOINTS.ENABLED True (or MODEL.POSE.MODE online)")
+        return torch.as_tensor(batched_inputs["keypoints"]).to(self.device, torch.float32)
+
+    # ------------------------------------------------------------------ seams
+    def extract(self, batched_inputs) -> dict:
+        outputs = super().extract(batched_inputs)
+        feature_map = outputs["feature_map"]
+        keypoints = self.get_keypoints(batched_inputs)
+        if keypoints.shape[0] != feature_map.shape[0]:
+            raise ValueError(f"{keypoints.shape[0]} keypoint sets for {feature_map.shape[0]} images")
+        parts = keypoints_to_nodes13(keypoints, head=self.head)
+        heatmaps = render_heatmaps(parts, batched_inputs["images"].shape[-2:], feature_map.shape[-2:],
+                                   sigma=self.sigma, norm=self.heatmap_norm, use_scores=self.use_scores)
+        part_features = pool_parts(feature_map, heatmaps)
+        global_feature = outputs["global_feature"]
+        nodes = torch.cat([global_feature.unsqueeze(1), part_features.to(global_feature.dtype)], dim=1)
+        # the weight render_heatmaps gave each part (score, or 1; 0 outside the image)
+        part_weight = parts[..., 2] if self.use_scores else torch.ones_like(parts[..., 2])
+        h_in, w_in = batched_inputs["images"].shape[-2:]
+        inside = (parts[..., 0] >= 0) & (parts[..., 0] <= w_in) & (parts[..., 1] >= 0) & (parts[..., 1] <= h_in)
+        node_scores = torch.cat([torch.ones_like(part_weight[:, :1]), part_weight * inside], dim=1)
+        outputs.update(keypoints=keypoints, heatmaps=heatmaps, nodes=nodes, node_scores=node_scores)
+        return outputs
+
+    def inference(self, outputs: dict, batched_inputs) -> torch.Tensor:
+        if self.test_feat == "nodes":
+            return F.normalize(outputs["nodes"], dim=-1).flatten(1)
+        return super().inference(outputs, batched_inputs)
