@@ -97,3 +97,26 @@ def test_missing_split_file_and_image_are_named(root, tmp_path):
     split.write_text("just-one-field\n")
     with pytest.raises(ValueError, match="test_thermal_2.txt, line 1"):
         DATASET_REGISTRY.get("RegDB_CM")(root=str(broken), trial=2)
+
+
+@pytest.mark.parametrize("with_keypoints", [False, True])
+def test_grayscale_augmentation_removes_the_hue_of_rgb_training_images(root, with_keypoints):
+    from fastreid.config import get_cfg
+    from g2da_plugin.config import add_g2da_config
+    from g2da_plugin.data.build import build_cross_modality_train_set
+
+    cfg = add_g2da_config(get_cfg())
+    cfg.DATASETS.ROOT = root
+    cfg.DATASETS.NAMES = ("SYSUMM01_CM",)
+    cfg.INPUT.SIZE_TRAIN = [32, 16]
+    cfg.INPUT.KEYPOINTS.ENABLED = with_keypoints
+    rgb_index = next(i for i, item in enumerate(DATASET_REGISTRY.get("SYSUMM01_CM")(root=root).train) if item[3] == RGB)
+
+    def channels_equal(prob):
+        cfg.INPUT.GRAYSCALE.ENABLED = prob > 0
+        cfg.INPUT.GRAYSCALE.PROB = prob
+        image = build_cross_modality_train_set(cfg)[rgb_index]["images"]
+        return bool((image[0] == image[1]).all() and (image[1] == image[2]).all())
+
+    assert channels_equal(1.0)
+    assert not channels_equal(0.0)

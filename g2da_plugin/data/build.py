@@ -3,20 +3,19 @@
 With ``INPUT.KEYPOINTS.ENABLED`` every sample also carries its 17 COCO keypoints (``"keypoints"``,
 (17, 3) in the pixels of the augmented input image), read from ``INPUT.KEYPOINTS.FILE`` in each
 dataset's folder and moved by the joint image+keypoint transforms of :mod:`.transforms`; without
-it the loaders use FastReID's ``build_transforms`` as before.
+it the loaders use FastReID's ``build_transforms`` (plus the plugin's ``INPUT.GRAYSCALE``).
 """
 
 import os
 
 from fastreid.data import build_reid_test_loader, build_reid_train_loader
 from fastreid.data.datasets import DATASET_REGISTRY
-from fastreid.data.transforms import build_transforms
 from fastreid.utils import comm
 
 from .common import CrossModalityDataset
 from .keypoints_io import load_keypoints
 from .samplers import CrossModalityIdentitySampler
-from .transforms import build_joint_transforms
+from .transforms import build_image_transforms, build_joint_transforms
 
 
 def load_dataset(cfg, name):
@@ -68,7 +67,7 @@ def _dataset(cfg, parts, is_train):
     """A CrossModalityDataset over ``parts`` = [(dataset, items)], with keypoints when enabled."""
     items = [item for _, part in parts for item in part]
     if not keypoints_enabled(cfg):
-        return CrossModalityDataset(items, build_transforms(cfg, is_train=is_train), relabel=is_train)
+        return CrossModalityDataset(items, build_image_transforms(cfg, is_train=is_train), relabel=is_train)
     keypoints, files = {}, []
     for data, part in parts:
         table, path = dataset_keypoints(cfg, data, part)

@@ -41,6 +41,7 @@ import torchvision.transforms as T
 import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
 
+from fastreid.data.transforms import build_transforms
 from fastreid.data.transforms.transforms import RandomPatch, ToTensor
 
 from .keypoints_io import COCO_FLIP_INDEX
@@ -270,12 +271,20 @@ def _refuse_geometric(cfg, is_train):
               "do not reproduce on keypoints: turn it off, or add its joint version")
 
 
+def build_image_transforms(cfg, is_train=True):
+    """FastReID's ``build_transforms`` (image only), with ``INPUT.GRAYSCALE`` in front when training."""
+    transforms = build_transforms(cfg, is_train=is_train)
+    if is_train and cfg.INPUT.GRAYSCALE.ENABLED:
+        transforms = T.Compose([T.RandomGrayscale(p=cfg.INPUT.GRAYSCALE.PROB), transforms])
+    return transforms
+
+
 def build_joint_transforms(cfg, is_train=True):
     """The joint counterpart of FastReID's ``build_transforms(cfg, is_train)`` (same keys, same order,
     same random draws), returning a :class:`JointCompose`.
 
     Train: resize to ``INPUT.SIZE_TRAIN``, [pad ``INPUT.PADDING.SIZE`` (``MODE``) + random crop back],
-    [horizontal flip with ``INPUT.FLIP.PROB``], [colour jitter], ToTensor, [random erasing], [random
+    [horizontal flip with ``INPUT.FLIP.PROB``], [colour jitter], [random grayscale], ToTensor, [random erasing], [random
     patch]. Test: resize to ``INPUT.SIZE_TEST``, ToTensor. Geometric augmentations without a joint
     version raise ValueError (module docstring).
     """
@@ -294,6 +303,8 @@ def build_joint_transforms(cfg, is_train=True):
         if cj.ENABLED:
             res.append(ImageOnly(T.RandomApply([T.ColorJitter(cj.BRIGHTNESS, cj.CONTRAST, cj.SATURATION, cj.HUE)],
                                                p=cj.PROB)))
+        if cfg.INPUT.GRAYSCALE.ENABLED:
+            res.append(ImageOnly(T.RandomGrayscale(p=cfg.INPUT.GRAYSCALE.PROB)))
         res.append(JointToTensor())
         if cfg.INPUT.REA.ENABLED:
             res.append(ImageOnly(T.RandomErasing(p=cfg.INPUT.REA.PROB, value=cfg.INPUT.REA.VALUE)))
