@@ -5,6 +5,7 @@ import os
 from fastreid.config import CfgNode as CN
 
 from .modeling.config import add_modeling_config
+from .modeling.losses.alignment_config import add_alignment_config
 from .modeling.pose_config import add_pose_config
 
 
@@ -31,4 +32,5 @@ def add_g2da_config(cfg):
 
     add_modeling_config(cfg)
     add_pose_config(cfg)
+    add_alignment_config(cfg)
     return cfg

@@ -115,3 +115,14 @@ def test_missing_dataset_is_one_clear_line(tmp_path):
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("g2da: ") and str(missing / "SYSU-MM01") in last_line
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("ablation", ["demo_BO.yml", "demo_BOCL.yml"])
+def test_alignment_ablations_train_through_train_net(data_root, tmp_path, ablation):
+    config = os.path.join(ROOT, "projects", "G2DA", "configs", ablation)
+    result = train_net("--config-file", config, *tiny_opts(data_root, tmp_path, epochs=1))
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = open(tmp_path / "log.txt").read()
+    assert "loss_ot:" in log
+    assert ("loss_part_contrastive:" in log) == (ablation == "demo_BOCL.yml")
+    assert "all-single" in log

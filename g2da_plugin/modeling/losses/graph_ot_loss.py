@@ -1,0 +1,80 @@
+"""The OT-based dual-alignment loss lambda_o * D_ot (G2DA Eq. 7) on skeleton-graph nodes."""
+
+from torch import nn
+
+from fastreid.config import configurable
+
+from ...data.datasets.modality import IR, RGB
+from .build import G2DA_LOSS_REGISTRY
+from .graph_ot import GW_LOSSES, SOLVERS, graph_ot_distance
+
+
+def check_node_outputs(outputs, loss_name):
+    """``(nodes (B, K+1, d), targets (B,), modalities (B,))`` from the model outputs, or a clear error."""
+    if "nodes" not in outputs:
+        raise KeyError(f"{loss_name} needs skeleton-graph node features outputs['nodes'] (B, K+1, d), "
+                       f"which this meta-architecture does not produce (outputs: {sorted(outputs)}); "
+                       "use a meta-architecture that builds the graphs, e.g. the pose-part model")
+    for key in ("targets", "modalities"):
+        if key not in outputs:
+            raise KeyError(f"{loss_name} needs outputs[{key!r}] (outputs: {sorted(outputs)})")
+    nodes, targets, modalities = outputs["nodes"], outputs["targets"], outputs["modalities"]
+    if nodes.dim() != 3 or not (nodes.shape[0] == targets.numel() == modalities.numel()):
+        raise ValueError(f"{loss_name}: nodes must be (B, K+1, d) with B = {targets.numel()} targets "
+                         f"and {modalities.numel()} modalities, got {tuple(nodes.shape)}")
+    return nodes, targets.view(-1), modalities.view(-1)
+
+
+def same_identity_cross_modality_pairs(targets, modalities):
+    """``(rgb_index, ir_index)``: every (RGB sample, IR sample) pair of the batch with the same
+    identity (16 per identity for 4 + 4 images), whatever the batch order."""
+    is_rgb, is_ir = modalities == RGB, modalities == IR
+    mask = (targets[:, None] == targets[None, :]) & is_rgb[:, None] & is_ir[None, :]
+    return mask.nonzero(as_tuple=True)
+
+
+@G2DA_LOSS_REGISTRY.register()
+class GraphOTLoss(nn.Module):
+    """``{"loss_ot": SCALE * mean over same-identity (RGB, IR) pairs of graph_ot_distance}``.
+
+    The paper aligns "every cross-modality image pair" of an identity: all of them are solved in
+    one batched call (128 with 8 identities x (4 RGB + 4 IR)). A batch without such a pair gives a
+    zero connected to the nodes. Config: ``MODEL.LOSSES.OT.{PHI, GW_LOSS, REG, MAX_ITER,
+    INNER_ITER, TOL, SOLVER, SCALE}`` (see :mod:`.alignment_config`).
+    """
+
+    @configurable
+    def __init__(self, *, phi=0.5, gw_loss="abs", reg=0.02, max_iter=20, inner_iter=3, tol=0.0,
+                 solver="proximal", scale=1.0, loss_name="loss_ot"):
+        super().__init__()
+        if gw_loss not in GW_LOSSES:
+            raise ValueError(f"MODEL.LOSSES.OT.GW_LOSS must be one of {GW_LOSSES}, got {gw_loss!r}")
+        if solver not in SOLVERS or (solver == "pot" and gw_loss != "square"):
+            raise ValueError(f"MODEL.LOSSES.OT.SOLVER must be one of {SOLVERS} ('pot' needs GW_LOSS "
+                             f"'square'), got SOLVER={solver!r}, GW_LOSS={gw_loss!r}")
+        if not 0.0 <= phi <= 1.0:
+            raise ValueError(f"MODEL.LOSSES.OT.PHI must be in [0, 1], got {phi}")
+        if reg <= 0 or max_iter < 1 or inner_iter < 1:
+            raise ValueError(f"MODEL.LOSSES.OT needs REG > 0, MAX_ITER >= 1, INNER_ITER >= 1, got "
+                             f"{reg}, {max_iter}, {inner_iter}")
+        self.solver_args = {"phi": phi, "gw_loss": gw_loss, "reg": reg, "max_iter": max_iter,
+                            "inner_iter": inner_iter, "tol": tol, "solver": solver}
+        self.scale = scale
+        self.loss_name = loss_name
+
+    @classmethod
+    def from_config(cls, cfg):
+        c = cfg.MODEL.LOSSES.OT
+        return {"phi": c.PHI, "gw_loss": c.GW_LOSS, "reg": c.REG, "max_iter": c.MAX_ITER,
+                "inner_iter": c.INNER_ITER, "tol": c.TOL, "solver": c.SOLVER, "scale": c.SCALE}
+
+    def forward(self, outputs, batched_inputs=None):
+        nodes, targets, modalities = check_node_outputs(outputs, type(self).__name__)
+        rgb_index, ir_index = same_identity_cross_modality_pairs(targets, modalities)
+        if rgb_index.numel() == 0:
+            return {self.loss_name: nodes.sum() * 0.0}
+        distances = graph_ot_distance(nodes[rgb_index], nodes[ir_index], **self.solver_args)
+        return {self.loss_name: distances.mean() * self.scale}
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={v!r}" for k, v in {**self.solver_args, "scale": self.scale}.items())
