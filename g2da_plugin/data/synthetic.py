@@ -72,7 +72,7 @@ from .keypoints_io import (  # noqa: F401
     save_keypoints,
 )
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 SYNTHETIC_SOURCE = "synthetic-ground-truth"
 MARKER_FILENAME = ".synthetic.json"
@@ -108,17 +108,17 @@ class Camera:
 SYSU_CAMERAS = {c.name: c for c in (
     Camera("cam1", "rgb", (128, 64), (0.5, 0.2, 0.3), 0.10, 0.35, 0.84, 0.5, 0.012),
     Camera("cam2", "rgb", (144, 72), (0.3, 0.4, 0.3), 0.15, 0.45, 0.82, 0.5, 0.012),
-    Camera("cam3", "ir", (160, 80), (0.4, 0.3, 0.3), 0.10, 0.40, 0.80, 0.9, 0.025, 0.5),
+    Camera("cam3", "ir", (160, 80), (0.4, 0.3, 0.3), 0.10, 0.40, 0.80, 0.9, 0.025, 0.9),
     Camera("cam4", "rgb", (128, 64), (0.25, 0.25, 0.5), 0.30, 0.50, 0.80, 0.6, 0.015),
     Camera("cam5", "rgb", (144, 72), (0.2, 0.45, 0.35), 0.30, 0.50, 0.82, 0.6, 0.015),
-    Camera("cam6", "ir", (128, 64), (0.3, 0.3, 0.4), 0.25, 0.45, 0.82, 1.0, 0.03, 0.45),
+    Camera("cam6", "ir", (128, 64), (0.3, 0.3, 0.4), 0.25, 0.45, 0.82, 1.0, 0.03, 0.85),
 )}
 SYSU_INDOOR_RGB, SYSU_OUTDOOR_RGB, SYSU_IR = ("cam1", "cam2"), ("cam4", "cam5"), ("cam3", "cam6")
 
 # One dual-camera rig: identical geometry, so paired images share a pose.
 REGDB_CAMERAS = {c.name: c for c in (
     Camera("Visible", "rgb", (128, 64), (0.45, 0.45, 0.1), 0.0, 0.4, 0.84, 0.5, 0.012),
-    Camera("Thermal", "ir", (128, 64), (0.45, 0.45, 0.1), 0.0, 0.4, 0.84, 1.4, 0.02, 0.25),
+    Camera("Thermal", "ir", (128, 64), (0.45, 0.45, 0.1), 0.0, 0.4, 0.84, 1.4, 0.02, 0.5),
 )}
 REGDB_FILE_PREFIX = {"Visible": "v", "Thermal": "t"}
 
@@ -204,8 +204,8 @@ def _pattern_partner(rng, colour):
 
 
 def _ir_partner(rng, level):
-    """A pattern's second IR level, at least 0.15 away so the pattern survives in IR."""
-    step = rng.uniform(0.15, 0.35) * (1 if rng.random() < 0.5 else -1)
+    """A pattern's second IR level, at least 0.2 away so the pattern survives in IR (a shared cue)."""
+    step = rng.uniform(0.2, 0.4) * (1 if rng.random() < 0.5 else -1)
     if not 0.05 <= level + step <= 0.95:
         step = -step
     return level + step
