@@ -107,6 +107,14 @@ def test_two_processes_on_cpu_with_gloo(data_root, tmp_path):
     assert "Cross-modality results" in log and "indoor-multi" in log
 
 
+def test_eval_only_without_weights_is_one_clear_line(data_root, tmp_path):
+    result = train_net("--config-file", DEMO, "--eval-only", *tiny_opts(data_root, tmp_path),
+                       "MODEL.WEIGHTS", str(tmp_path / "missing.pth"))
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("g2da: ") and "MODEL.WEIGHTS" in last_line and "missing.pth" in last_line
+
+
 def test_missing_dataset_is_one_clear_line(tmp_path):
     missing = tmp_path / "nowhere"
     result = train_net("--config-file", os.path.join(ROOT, "projects", "G2DA", "configs", "sysu.yml"),

@@ -20,6 +20,10 @@ from g2da_plugin.engine import G2DATrainer, setup  # noqa: E402
 def main(args):
     cfg = setup(args)
     if args.eval_only:
+        if not os.path.isfile(cfg.MODEL.WEIGHTS):
+            # FastReID would log "no checkpoint found" and score a randomly initialised model.
+            raise FileNotFoundError(f"--eval-only needs MODEL.WEIGHTS, a trained checkpoint; "
+                                    f"not found: {cfg.MODEL.WEIGHTS!r}")
         cfg.defrost()
         cfg.MODEL.BACKBONE.PRETRAIN = False
         cfg.freeze()

@@ -798,7 +798,7 @@ def _write_sysu(folder, seed, num_train_ids, num_val_ids, num_test_ids, images_p
     save_keypoints(folder / KEYPOINTS_FILENAME, keypoints, SYNTHETIC_SOURCE)
 
 
-def regdb_split(seed, num_ids, trial):
+def regdb_trial_ids(seed, num_ids, trial):
     """(train ids, test ids) of one trial: a random half of 1..num_ids trains."""
     ids = _rng(seed, REGDB_DIRNAME, "split", trial).permutation(num_ids) + 1
     return sorted(int(i) for i in ids[:num_ids // 2]), sorted(int(i) for i in ids[num_ids // 2:])
@@ -819,7 +819,7 @@ def _write_regdb(folder, seed, num_ids, images_per_modality):
                 keypoints[relative] = sample.keypoints
     (folder / "idx").mkdir()
     for trial in REGDB_TRIALS:
-        for split, ids in zip(("train", "test"), regdb_split(seed, num_ids, trial)):
+        for split, ids in zip(("train", "test"), regdb_trial_ids(seed, num_ids, trial)):
             for modality in REGDB_CAMERAS:
                 lines = [f"{_regdb_path(modality, pid, index)} {pid}\n"
                          for pid in ids for index in range(1, images_per_modality + 1)]
