@@ -12,7 +12,7 @@ from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.data.datasets.bases import ImageDataset
 
 from ...evaluation.sysu_protocol import regdb_split
-from .modality import IR, RGB
+from .modality import IR, RGB, dataset_folder
 
 MODALITY_CAMID = {RGB: 1, IR: 2}  # RegDB has one visible and one thermal camera
 MODALITY_NAME = {RGB: "visible", IR: "thermal"}
@@ -30,11 +30,7 @@ class RegDB_CM(ImageDataset):
             raise ValueError(f"DATASETS.REGDB_TRIAL must be in 1..10, got {trial}")
         self.root = root
         self.trial = trial
-        self.dataset_root = os.path.join(root, self.dataset_dir)
-        if not os.path.isdir(self.dataset_root):
-            raise FileNotFoundError(
-                f"RegDB not found: expected the folder {os.path.abspath(self.dataset_root)} "
-                f"(set DATASETS.ROOT to the folder that contains RegDB/)")
+        self.dataset_root = dataset_folder(root, self.dataset_dir)
         train = [
             (img, f"{self.dataset_name}_{label}", f"{self.dataset_name}_{MODALITY_CAMID[m]}", m)
             for m in (RGB, IR) for img, label in self._split("train", m)

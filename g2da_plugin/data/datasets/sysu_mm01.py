@@ -8,13 +8,11 @@ ids, from which :class:`~g2da_plugin.evaluation.CrossModalityEvaluator` draws th
 galleries (:func:`~g2da_plugin.evaluation.sysu_gallery`).
 """
 
-import os
-
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.data.datasets.bases import ImageDataset
 
 from ...evaluation.sysu_protocol import SYSU_IR_CAMERAS, SYSU_RGB_CAMERAS, read_sysu_ids, sysu_images, sysu_query
-from .modality import IR, RGB
+from .modality import IR, RGB, dataset_folder
 
 ALL_CAMERAS = (1, 2, 3, 4, 5, 6)
 
@@ -28,11 +26,7 @@ class SYSUMM01_CM(ImageDataset):
 
     def __init__(self, root="datasets", **kwargs):
         self.root = root
-        self.dataset_root = os.path.join(root, self.dataset_dir)
-        if not os.path.isdir(self.dataset_root):
-            raise FileNotFoundError(
-                f"SYSU-MM01 not found: expected the folder {os.path.abspath(self.dataset_root)} "
-                f"(set DATASETS.ROOT to the folder that contains SYSU-MM01/)")
+        self.dataset_root = dataset_folder(root, self.dataset_dir)
         train_ids = sorted(read_sysu_ids(self.dataset_root, "train") + read_sysu_ids(self.dataset_root, "val"))
         train = [
             (path, f"{self.dataset_name}_{pid}", f"{self.dataset_name}_{cam}", IR if cam in SYSU_IR_CAMERAS else RGB)
