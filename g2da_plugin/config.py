@@ -6,6 +6,7 @@ from fastreid.config import CfgNode as CN
 
 from .modeling.config import add_modeling_config
 from .modeling.losses.alignment_config import add_alignment_config
+from .modeling.mfa_config import add_mfa_config
 from .modeling.pose_config import add_pose_config
 
 
@@ -33,4 +34,5 @@ def add_g2da_config(cfg):
     add_modeling_config(cfg)
     add_pose_config(cfg)
     add_alignment_config(cfg)
+    add_mfa_config(cfg)
     return cfg

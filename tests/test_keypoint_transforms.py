@@ -17,7 +17,6 @@ from g2da_plugin.config import add_g2da_config
 from g2da_plugin.data.build import build_cross_modality_test_loader, build_cross_modality_train_set
 from g2da_plugin.data.common import MEAN_POSE, CrossModalityDataset, MissingKeypointsError
 from g2da_plugin.data.keypoints_io import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, load_keypoints, save_keypoints
-from g2da_plugin.data.synthetic import make_synthetic_sysu
 from g2da_plugin.data.transforms import (
     JointCompose, JointPad, JointRandomCrop, JointRandomHorizontalFlip, JointResize, JointToTensor,
     build_joint_transforms, flip_keypoints_tensor,
@@ -205,13 +204,6 @@ def test_mean_pose_fallback_is_counted_and_logged(tmp_path, caplog):
     assert torch.all(sample["keypoints"][:, 2] == 0.5)
     assert sample["images"].shape == (3, 64, 32)
     assert np.allclose(dataset[0]["keypoints"].numpy()[:, 0], frontal_keypoints(30, 70)[:, 0] * 32 / 30, atol=1e-4)
-
-
-@pytest.fixture(scope="module")
-def synthetic_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("kp_data")
-    make_synthetic_sysu(str(root), num_train_ids=3, num_val_ids=1, num_test_ids=2, images_per_cam=(1, 2), seed=0)
-    return str(root)
 
 
 def test_loaders_carry_the_datasets_keypoints(synthetic_root, tmp_path):

@@ -12,7 +12,6 @@ from fastreid.modeling.meta_arch import build_model
 
 from g2da_plugin.config import add_g2da_config
 from g2da_plugin.data.build import build_cross_modality_train_loader
-from g2da_plugin.data.synthetic import make_synthetic_sysu
 from g2da_plugin.modeling.heads.pose_parts import (
     GRAPH_NODE_NAMES, NODE_NAMES, SKELETON_EDGES, keypoints_to_nodes13, pool_parts, render_heatmaps,
 )
@@ -99,13 +98,6 @@ def test_part_features_by_hand():
 
 
 # ------------------------------------------------------------------ the meta-architecture
-
-@pytest.fixture(scope="module")
-def synthetic_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("parts_data")
-    make_synthetic_sysu(str(root), num_train_ids=3, num_val_ids=1, num_test_ids=2, images_per_cam=(1, 2), seed=0)
-    return str(root)
-
 
 def make_cfg(root, *opts):
     cfg = get_cfg()

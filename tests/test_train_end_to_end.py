@@ -1,6 +1,7 @@
 """tools/train_net.py on tiny synthetic data: train, evaluate, reproducibility, kill and resume,
 two processes (gloo), and the one-line error when the dataset is missing."""
 
+import json
 import os
 import signal
 import subprocess
@@ -125,12 +126,27 @@ def test_missing_dataset_is_one_clear_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("ablation", ["demo_BO.yml", "demo_BOCL.yml"])
-def test_alignment_ablations_train_through_train_net(data_root, tmp_path, ablation):
+# each ablation's loss terms beyond L_b (loss_cls, loss_cm_triplet)
+ABLATION_LOSSES = {
+    "demo_BO.yml": {"loss_ot"},
+    "demo_BOCL.yml": {"loss_ot", "loss_part_contrastive"},
+    "demo_BOCLG.yml": {"loss_ot", "loss_part_contrastive", "loss_graph_cls"},
+    "demo_G2DA.yml": {"loss_ot", "loss_part_contrastive", "loss_graph_cls", "loss_mfa_gamma_l1"},
+}
+
+
+@pytest.mark.parametrize("ablation", sorted(ABLATION_LOSSES))
+def test_ablations_train_through_train_net(data_root, tmp_path, ablation):
     config = os.path.join(ROOT, "projects", "G2DA", "configs", ablation)
     result = train_net("--config-file", config, *tiny_opts(data_root, tmp_path, epochs=1))
     assert result.returncode == 0, result.stderr[-3000:]
     log = open(tmp_path / "log.txt").read()
-    assert "loss_ot:" in log
-    assert ("loss_part_contrastive:" in log) == (ablation == "demo_BOCL.yml")
+    for loss in set.union(*ABLATION_LOSSES.values()):
+        assert (f"{loss}:" in log) == (loss in ABLATION_LOSSES[ablation]), loss
     assert "all-single" in log
+    # the MFA models log their exchanged channels (JSON writer: every scalar of the event storage)
+    metrics = [json.loads(line) for line in open(tmp_path / "metrics.json")]
+    exchanged = [m["mfa_exchanged"] for m in metrics if "mfa_exchanged" in m]
+    assert bool(exchanged) == ("loss_graph_cls" in ABLATION_LOSSES[ablation])
+    if ablation == "demo_BOCLG.yml":
+        assert set(exchanged) == {0}

@@ -15,13 +15,20 @@ FastReID keys the modeling code reads, with the values the G2DA configs should s
 from fastreid.config import CfgNode as CN
 
 
+def add_missing(parent, name, defaults):
+    """Create ``parent.<name>`` if absent and add the ``defaults`` it lacks; existing values are kept,
+    so every ``add_*_config`` is idempotent and never overrides a value already set."""
+    if name not in parent:
+        parent[name] = CN()
+    for key, value in defaults.items():
+        if key not in parent[name]:
+            parent[name][key] = value
+    return parent[name]
+
+
 def add_modeling_config(cfg):
     """Add the modeling keys FastReID lacks to ``cfg`` (in place) and return it."""
-    losses = cfg.MODEL.LOSSES
-    if "CMTRI" not in losses:
-        losses.CMTRI = CN()
-    cmtri = losses.CMTRI
-    defaults = {
+    add_missing(cfg.MODEL.LOSSES, "CMTRI", {
         # hinge margin rho of the cross-modality batch-hard triplet; 0 = soft margin
         "MARGIN": 0.3,
         # weight of the triplet term in L_b
@@ -31,8 +38,5 @@ def add_modeling_config(cfg):
         # which model output the triplet uses: "features" (head's, pre-BN with NECK_FEAT "before")
         # or "global_feature" (extract()'s pre-BN GAP feature)
         "FEAT_KEY": "features",
-    }
-    for key, value in defaults.items():
-        if key not in cmtri:
-            cmtri[key] = value
+    })
     return cfg

@@ -48,7 +48,7 @@ Model (``MODEL.POSE``, read by :class:`~g2da_plugin.modeling.meta_arch.PosePartB
   (doubles its cost).
 """
 
-from fastreid.config import CfgNode as CN
+from .config import add_missing
 
 __all__ = ["add_pose_config", "HEAD_MODES", "HEATMAP_NORMS", "POSE_MODES", "TEST_FEATS"]
 
@@ -58,25 +58,15 @@ HEATMAP_NORMS = ("mean", "sum", "none")
 TEST_FEATS = ("global", "nodes")
 
 
-def _add(node, defaults):
-    for key, value in defaults.items():
-        if key not in node:
-            node[key] = value
-
-
 def add_pose_config(cfg):
     """Add the ``INPUT.KEYPOINTS`` and ``MODEL.POSE`` keys (module docstring) to ``cfg`` in place."""
-    if "KEYPOINTS" not in cfg.INPUT:
-        cfg.INPUT.KEYPOINTS = CN()
-    _add(cfg.INPUT.KEYPOINTS, {
+    add_missing(cfg.INPUT, "KEYPOINTS", {
         "ENABLED": False,
         "FILE": "keypoints.json",
         "MISSING": "error",
         "MEAN_POSE_SCORE": 1.0,
     })
-    if "POSE" not in cfg.MODEL:
-        cfg.MODEL.POSE = CN()
-    _add(cfg.MODEL.POSE, {
+    add_missing(cfg.MODEL, "POSE", {
         "MODE": "cached",
         "HEAD": "mean",
         "SIGMA": 1.0,
@@ -84,9 +74,7 @@ def add_pose_config(cfg):
         "USE_SCORES": True,
         "TEST_FEAT": "global",
     })
-    if "ESTIMATOR" not in cfg.MODEL.POSE:
-        cfg.MODEL.POSE.ESTIMATOR = CN()
-    _add(cfg.MODEL.POSE.ESTIMATOR, {
+    add_missing(cfg.MODEL.POSE, "ESTIMATOR", {
         "NAME": "HRNet",
         "WEIGHTS": "",
         "INPUT_SIZE": [256, 128],

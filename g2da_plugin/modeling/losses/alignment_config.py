@@ -4,7 +4,7 @@
 (existing values are kept, FastReID defaults untouched) and is idempotent.
 """
 
-from fastreid.config import CfgNode as CN
+from ..config import add_missing
 
 OT_DEFAULTS = {
     # phi of Eq. 7: weight of the node (Wasserstein) term; 1 - phi weights the edge (GW) term
@@ -45,16 +45,8 @@ PCL_DEFAULTS = {
 }
 
 
-def _add_missing(node, name, defaults):
-    if name not in node:
-        node[name] = CN()
-    for key, value in defaults.items():
-        if key not in node[name]:
-            node[name][key] = value
-
-
 def add_alignment_config(cfg):
     """Add ``MODEL.LOSSES.OT.*`` and ``MODEL.LOSSES.PCL.*`` to ``cfg`` (in place) and return it."""
-    _add_missing(cfg.MODEL.LOSSES, "OT", OT_DEFAULTS)
-    _add_missing(cfg.MODEL.LOSSES, "PCL", PCL_DEFAULTS)
+    add_missing(cfg.MODEL.LOSSES, "OT", OT_DEFAULTS)
+    add_missing(cfg.MODEL.LOSSES, "PCL", PCL_DEFAULTS)
     return cfg

@@ -78,12 +78,12 @@ class PosePartBaseline(CrossModalityBaseline):
     def from_config(cls, cfg):
         kwargs = super().from_config(cfg)
         pose = cfg.MODEL.POSE
-        if pose.MODE == "cached" and pose.TEST_FEAT != "global" and cfg.TEST.FLIP.ENABLED:
+        if pose.MODE == "cached" and cls.test_embedding_uses_keypoints(cfg) and cfg.TEST.FLIP.ENABLED:
             logger.warning(
                 "TEST.FLIP.ENABLED: FastReID's inference_on_dataset flips batch['images'] but not "
-                "batch['keypoints'], so the flipped pass of a node-based test embedding (MODEL.POSE.TEST_FEAT "
-                "%s) would use unflipped keypoints; flip them too (g2da_plugin.data.transforms."
-                "flip_keypoints_tensor) or turn flip-test off", pose.TEST_FEAT)
+                "batch['keypoints'], so the flipped pass of %s's test embedding would pool the parts at "
+                "unflipped keypoints; flip them too (g2da_plugin.data.transforms.flip_keypoints_tensor) or "
+                "turn flip-test off", cls.__name__)
         kwargs.update(
             pose_mode=pose.MODE,
             pose_estimator=build_online_pose_estimator(cfg) if pose.MODE == "online" else None,
@@ -94,6 +94,10 @@ class PosePartBaseline(CrossModalityBaseline):
             test_feat=pose.TEST_FEAT,
         )
         return kwargs
+
+    @classmethod
+    def test_embedding_uses_keypoints(cls, cfg):
+        return cfg.MODEL.POSE.TEST_FEAT != "global"
 
     # ------------------------------------------------------------------ keypoints
     def get_keypoints(self, batched_inputs):

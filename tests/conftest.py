@@ -1,0 +1,13 @@
+"""Fixtures shared by several test files."""
+
+import pytest
+
+from g2da_plugin.data.synthetic import make_synthetic_sysu
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory):
+    """A tiny synthetic SYSU-MM01 (6 ids, 1-2 images per camera), made once per test session."""
+    root = tmp_path_factory.mktemp("tiny_sysu")
+    make_synthetic_sysu(str(root), num_train_ids=3, num_val_ids=1, num_test_ids=2, images_per_cam=(1, 2), seed=0)
+    return str(root)
