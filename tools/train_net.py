@@ -12,25 +12,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import g2da_plugin  # noqa: E402  (applies the fastreid compatibility fixes, registers the plugin)
 from fastreid.engine import default_argument_parser, launch  # noqa: E402
-from fastreid.utils.checkpoint import Checkpointer  # noqa: E402
 
-from g2da_plugin.engine import G2DATrainer, setup  # noqa: E402
+from g2da_plugin.engine import G2DATrainer, load_trained_model, setup  # noqa: E402
 
 
 def main(args):
     cfg = setup(args)
     if args.eval_only:
-        if not os.path.isfile(cfg.MODEL.WEIGHTS):
-            # FastReID would log "no checkpoint found" and score a randomly initialised model.
-            raise FileNotFoundError(f"--eval-only needs MODEL.WEIGHTS, a trained checkpoint; "
-                                    f"not found: {cfg.MODEL.WEIGHTS!r}")
-        cfg.defrost()
-        cfg.MODEL.BACKBONE.PRETRAIN = False
-        cfg.freeze()
-        model = G2DATrainer.build_model(cfg)
-        Checkpointer(model).load(cfg.MODEL.WEIGHTS)
-        return G2DATrainer.test(cfg, model)
-    trainer = G2DATrainer(cfg)
+        return G2DATrainer.test(cfg, load_trained_model(cfg))
+    trainer = G2DATrainer(cfg, config_file=args.config_file)
     trainer.resume_or_load(resume=args.resume)
     return trainer.train()
 

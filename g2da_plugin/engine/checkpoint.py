@@ -7,7 +7,9 @@ import torch
 from fastreid.utils.checkpoint import Checkpointer
 
 
-def _atomic_write(path, write):
+def atomic_write(path, write):
+    """Call ``write(file)`` on a temporary file, then rename it to ``path``: readers see the old
+    file or the whole new one, never a part."""
     tmp = f"{path}.tmp"
     with open(tmp, "wb") as f:
         write(f)
@@ -28,9 +30,9 @@ class AtomicCheckpointer(Checkpointer):
         data.update(kwargs)
         basename = f"{name}.pth"
         self.logger.info("Saving checkpoint to %s", os.path.join(self.save_dir, basename))
-        _atomic_write(os.path.join(self.save_dir, basename), lambda f: torch.save(data, f))
+        atomic_write(os.path.join(self.save_dir, basename), lambda f: torch.save(data, f))
         self.tag_last_checkpoint(basename)
 
     def tag_last_checkpoint(self, last_filename_basename):
-        _atomic_write(os.path.join(self.save_dir, "last_checkpoint"),
+        atomic_write(os.path.join(self.save_dir, "last_checkpoint"),
                       lambda f: f.write(last_filename_basename.encode()))

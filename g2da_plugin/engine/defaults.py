@@ -1,16 +1,19 @@
 """Config setup shared by the tools: plugin keys, device choice and seeding."""
 
 import logging
+import os
 
 import torch
 
 from fastreid.config import get_cfg
 from fastreid.engine import default_setup
 from fastreid.utils import comm
+from fastreid.utils.checkpoint import Checkpointer
 from fastreid.utils.env import seed_all_rng
 from fastreid.utils.logger import setup_logger
 
 from ..config import add_g2da_config
+from .trainer import G2DATrainer
 
 
 def setup_cfg(args):
@@ -48,3 +51,19 @@ def setup(args):
     setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="g2da_plugin", abbrev_name="g2da")
     seed_everything(cfg)
     return cfg
+
+
+def load_trained_model(cfg):
+    """The model of ``cfg`` with the trained weights of ``MODEL.WEIGHTS`` (no ImageNet initialisation).
+
+    FastReID would log "no checkpoint found" and go on with a randomly initialised model; a missing
+    file is refused instead.
+    """
+    if not os.path.isfile(cfg.MODEL.WEIGHTS):
+        raise FileNotFoundError(f"MODEL.WEIGHTS must name a trained checkpoint; not found: {cfg.MODEL.WEIGHTS!r}")
+    cfg = cfg.clone()
+    cfg.defrost()
+    cfg.MODEL.BACKBONE.PRETRAIN = False
+    model = G2DATrainer.build_model(cfg)
+    Checkpointer(model).load(cfg.MODEL.WEIGHTS)
+    return model

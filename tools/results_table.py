@@ -1,0 +1,100 @@
+#!/usr/bin/env python
+"""Train and evaluate a list of configs, then write one markdown table of their results.
+
+    python tools/results_table.py --configs configs/Synthetic/bagtricks_R18.yml \\
+        projects/G2DA/configs/demo.yml --output table.md [--names bagtricks B] \\
+        [--output-root logs/benchmark] [--dataset-root DIR] [--regdb-trials 1 2 ... 10] \\
+        [--reported] [--rerun] [--opts KEY VALUE ...]
+
+Each config trains through tools/train_net.py into ``<output-root>/<folder>/<name>`` (RegDB:
+one run per ``--regdb-trials`` split, in ``.../trial<N>``); a run that has its ``results.json``
+is not trained again (``--rerun`` forces it), an interrupted one resumes. Rows: R1, R10, R20, mAP,
+mINP for SYSU-MM01 all-search and indoor-search single-shot (mean ± std over the gallery draws) or
+RegDB both directions (mean ± std over the trials), and the training time. ``--reported`` adds the
+paper's reported numbers, labelled as such. ``--opts`` (last) passes ``KEY VALUE`` overrides to
+every run.
+"""
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes)
+from g2da_plugin.engine.benchmark import (SETTINGS, reported_table, results_table, run_config,  # noqa: E402
+                                          run_dir)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="results_table.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", required=True, metavar="YML", help="configs, one row group each")
+    parser.add_argument("--output", required=True, metavar="MD", help="markdown file to write")
+    parser.add_argument("--names", nargs="+", metavar="NAME", help="row names (default: the config paths)")
+    parser.add_argument("--output-root", default="logs/benchmark", metavar="DIR",
+                        help="where the runs go (default logs/benchmark)")
+    parser.add_argument("--dataset-root", metavar="DIR", help="DATASETS.ROOT for every run")
+    parser.add_argument("--regdb-trials", nargs="+", type=int, metavar="N",
+                        help="RegDB trial splits to train and average (DATASETS.REGDB_TRIAL)")
+    parser.add_argument("--reported", action="store_true", help="add the paper's reported numbers")
+    parser.add_argument("--rerun", action="store_true", help="train again even where results.json exists")
+    parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[], metavar="KEY VALUE",
+                        help="config overrides for every run (must come last)")
+    args = parser.parse_args(argv)
+    if args.names and len(args.names) != len(args.configs):
+        parser.error(f"--names gives {len(args.names)} names for {len(args.configs)} configs")
+    if len(args.opts) % 2:
+        parser.error(f"--opts needs KEY VALUE pairs, got {len(args.opts)} items")
+    if args.regdb_trials and any(not 1 <= t <= 10 for t in args.regdb_trials):
+        parser.error(f"--regdb-trials must be in 1..10, got {args.regdb_trials}")
+    dirs = [run_dir(args.output_root, c) for c in args.configs]
+    if len(set(dirs)) != len(dirs):
+        parser.error("two configs share a folder and file name, so their runs would share a directory: "
+                     + ", ".join(args.configs))
+    return args
+
+
+def method_runs(args, config_file):
+    """Every run of one config: one, or one per RegDB trial."""
+    opts = list(args.opts) + (["DATASETS.ROOT", args.dataset_root] if args.dataset_root else [])
+    output_dir = run_dir(args.output_root, config_file)
+    if not args.regdb_trials:
+        return [run_config(config_file, output_dir, opts, rerun=args.rerun)]
+    return [run_config(config_file, os.path.join(output_dir, f"trial{t}"), opts + ["DATASETS.REGDB_TRIAL", t],
+                       rerun=args.rerun) for t in args.regdb_trials]
+
+
+def caption(methods, command):
+    roots = sorted({run["dataset_root"] for _, runs in methods for run in runs})
+    return (f"Cross-modality results (%) made by `{command}`, on `DATASETS.ROOT` {', '.join(roots)}. "
+            "SYSU: mean ± std over the gallery draws; RegDB: one model per trial split, mean ± std over "
+            "the splits when several. Training time: wall time of training with its evaluations, all "
+            "runs of the row together.")
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    names = args.names or args.configs
+    methods = [(name, method_runs(args, config)) for name, config in zip(names, args.configs)]
+    parts = [caption(methods, "python tools/results_table.py " + shlex.join(str(a) for a in argv)),
+             results_table(methods)]
+    if args.reported:
+        settings = [s for s in SETTINGS if any(f"{s}/R1" in scores for _, runs in methods
+                                               for scores in runs[0]["results"].values())]
+        parts.append("Reported in the paper (not measured here):\n\n" + reported_table(settings))
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    with open(args.output, "w") as f:
+        f.write("\n\n".join(parts) + "\n")
+    print(open(args.output).read())
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (FileNotFoundError, RuntimeError, ValueError) as e:
+        sys.exit(f"results_table: {e}")
