@@ -3,6 +3,7 @@
 import itertools
 import logging
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -18,6 +19,46 @@ from .sysu_protocol import sysu_gallery
 logger = logging.getLogger(__name__)
 
 METRICS = ("R1", "R5", "R10", "R20", "mAP", "mINP")
+
+
+class ExtractedFeatures(NamedTuple):
+    """Every extracted test image: feature, identity, camera, modality (numpy arrays) and path."""
+
+    feats: np.ndarray
+    pids: np.ndarray
+    camids: np.ndarray
+    modalities: np.ndarray
+    paths: list
+
+    def subset(self, index):
+        """The images picked by a boolean mask or an array of indices, in that order."""
+        index = np.asarray(index)
+        index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.int64)
+        return ExtractedFeatures(self.feats[index], self.pids[index], self.camids[index], self.modalities[index],
+                            [self.paths[i] for i in index])
+
+
+def sysu_gallery_columns(rgb_paths, dataset_root, mode, shots, trial):
+    """The columns of the RGB test images (``rgb_paths``) that make up one :func:`sysu_gallery` draw."""
+    column = {path: j for j, path in enumerate(rgb_paths)}
+    gallery = sysu_gallery(dataset_root, mode=mode, shots=shots, trial=trial)
+    missing = [p for p, _, _ in gallery if p not in column]
+    if missing:
+        raise KeyError(f"gallery image {missing[0]} (and {len(missing) - 1} more) has no "
+                       f"extracted feature: the test set and the gallery draw disagree")
+    return np.array([column[p] for p, _, _ in gallery], dtype=np.int64)
+
+
+def sysu_trial_scores(distmat, query, rgb, dataset_root, mode, shots, trials):
+    """:func:`eval_sysu`'s ``(cmc, mAP, mINP)`` for each gallery draw ``0 .. trials - 1``.
+
+    ``distmat`` is (queries, all RGB test images); ``query`` and ``rgb`` are their ExtractedFeatures.
+    """
+    runs = []
+    for trial in range(trials):
+        cols = sysu_gallery_columns(rgb.paths, dataset_root, mode, shots, trial)
+        runs.append(eval_sysu(distmat[:, cols], query.pids, rgb.pids[cols], query.camids, rgb.camids[cols]))
+    return runs
 
 
 def summarize(cmc, mAP, mINP):
@@ -81,53 +122,46 @@ class CrossModalityEvaluator(DatasetEvaluator):
             "paths": list(inputs["img_paths"]),
         })
 
-    def evaluate(self):
+    def features(self):
+        """The processed images of every process as :class:`ExtractedFeatures` (None off the main process)."""
         predictions = self._predictions
         if comm.get_world_size() > 1:
             comm.synchronize()
             predictions = list(itertools.chain(*comm.gather(predictions, dst=0)))
             if not comm.is_main_process():
-                return {}
-        feats = torch.cat([p["feats"] for p in predictions]).numpy()
-        pids = torch.cat([p["pids"] for p in predictions]).numpy()
-        camids = torch.cat([p["camids"] for p in predictions]).numpy()
-        modalities = torch.cat([p["modalities"] for p in predictions]).numpy()
-        paths = list(itertools.chain(*[p["paths"] for p in predictions]))
-        ir, rgb = modalities == IR, modalities == RGB
+                return None
+        return ExtractedFeatures(*(torch.cat([p[k] for p in predictions]).numpy()
+                              for k in ("feats", "pids", "camids", "modalities")),
+                            paths=list(itertools.chain(*[p["paths"] for p in predictions])))
+
+    def evaluate(self):
+        features = self.features()
+        if features is None:
+            return {}
+        ir, rgb = features.subset(features.modalities == IR), features.subset(features.modalities == RGB)
         if self.protocol == "sysu":
-            results = self._evaluate_sysu(feats[ir], pids[ir], camids[ir], feats[rgb],
-                                          [p for p, m in zip(paths, rgb) if m])
+            results = self._evaluate_sysu(ir, rgb)
         else:
-            results = self._evaluate_regdb(feats[rgb], pids[rgb], feats[ir], pids[ir])
+            results = self._evaluate_regdb(rgb, ir)
         first = next(iter(results)).split("/")[0]
         results["metric"] = (results[f"{first}/R1"] + results[f"{first}/mAP"]) / 2
         logger.info("Cross-modality results (%s, %%):\n%s", self.protocol, results_table(results))
         return results
 
-    def _evaluate_sysu(self, q_feats, q_pids, q_camids, rgb_feats, rgb_paths):
-        distmat = pairwise_distance(q_feats, rgb_feats, self.metric)
-        column = {path: j for j, path in enumerate(rgb_paths)}
+    def _evaluate_sysu(self, query, rgb):
+        distmat = pairwise_distance(query.feats, rgb.feats, self.metric)
         results = OrderedDict()
         for mode, shots in itertools.product(self.sysu_cfg.MODES, self.sysu_cfg.SHOTS):
-            runs = []
-            for trial in range(self.sysu_cfg.TRIALS):
-                gallery = sysu_gallery(self.dataset_root, mode=mode, shots=shots, trial=trial)
-                missing = [p for p, _, _ in gallery if p not in column]
-                if missing:
-                    raise KeyError(f"gallery image {missing[0]} (and {len(missing) - 1} more) has no "
-                                   f"extracted feature: the test set and the gallery draw disagree")
-                cols = [column[p] for p, _, _ in gallery]
-                g_pids = np.array([pid for _, pid, _ in gallery])
-                g_camids = np.array([cam for _, _, cam in gallery])
-                runs.append(summarize(*eval_sysu(distmat[:, cols], q_pids, g_pids, q_camids, g_camids)))
+            runs = [summarize(*scores) for scores in
+                    sysu_trial_scores(distmat, query, rgb, self.dataset_root, mode, shots, self.sysu_cfg.TRIALS)]
             setting = f"{mode}-{'single' if shots == 1 else 'multi'}"
             results.update({f"{setting}/{k}": v for k, v in mean_and_std(runs).items()})
         return results
 
-    def _evaluate_regdb(self, vis_feats, vis_pids, th_feats, th_pids):
+    def _evaluate_regdb(self, visible, thermal):
         results = OrderedDict()
-        for setting, (qf, qp, gf, gp) in (("v2t", (vis_feats, vis_pids, th_feats, th_pids)),
-                                          ("t2v", (th_feats, th_pids, vis_feats, vis_pids))):
-            scores = summarize(*eval_regdb(pairwise_distance(qf, gf, self.metric), qp, gp))
+        for setting, (query, gallery) in (("v2t", (visible, thermal)), ("t2v", (thermal, visible))):
+            scores = summarize(*eval_regdb(pairwise_distance(query.feats, gallery.feats, self.metric),
+                                           query.pids, gallery.pids))
             results.update({f"{setting}/{k}": 100.0 * v for k, v in scores.items()})
         return results

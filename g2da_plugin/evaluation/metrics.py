@@ -32,7 +32,7 @@ try:  # faiss is optional: only used to speed up large distance matrices.
 except ImportError:  # pragma: no cover - exercised only where faiss is missing
     faiss = None
 
-__all__ = ["eval_sysu", "eval_regdb", "pairwise_distance", "FAISS_MIN_PAIRS", "QUERY_BLOCK"]
+__all__ = ["eval_sysu", "eval_regdb", "sysu_excluded", "pairwise_distance", "FAISS_MIN_PAIRS", "QUERY_BLOCK"]
 
 #: Queries processed together; bounds the temporary (block, num_gallery) arrays.
 QUERY_BLOCK = 512
@@ -95,10 +95,7 @@ def eval_sysu(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=20):
     id_ranks, aps, inps, valid = [], [], [], []
     for start in range(0, distmat.shape[0], QUERY_BLOCK):
         rows = slice(start, start + QUERY_BLOCK)
-        dropped = (q_camids[rows, None] == _SYSU_IR_CAM_SAME_PLACE) & (
-            g_camids[None, :] == _SYSU_RGB_CAM_SAME_PLACE
-        )
-        block = _rank_block(distmat[rows], q_pids[rows], g_pids, keep=~dropped)
+        block = _rank_block(distmat[rows], q_pids[rows], g_pids, keep=~sysu_excluded(q_camids[rows], g_camids))
         id_ranks.append(_identity_ranks(block, columns_by_label, label_starts))
         aps.append(block["ap"])
         inps.append(block["inp"])
@@ -133,6 +130,14 @@ def eval_regdb(distmat, q_pids, g_pids, max_rank=20):
         valid.append(block["valid"])
     return _summarise(np.concatenate(first_hits), np.concatenate(aps), np.concatenate(inps),
                       np.concatenate(valid), max_rank)
+
+
+def sysu_excluded(q_camids, g_camids):
+    """Boolean ``(num_query, num_gallery)``: True where SYSU-MM01's protocol does not count the
+    gallery image for the query (a cam2 image for a cam3 query: the same room)."""
+    return (np.asarray(q_camids)[:, None] == _SYSU_IR_CAM_SAME_PLACE) & (
+        np.asarray(g_camids)[None, :] == _SYSU_RGB_CAM_SAME_PLACE
+    )
 
 
 def pairwise_distance(query_feats, gallery_feats, metric="cosine", use_faiss=None):
