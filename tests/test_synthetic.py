@@ -347,3 +347,15 @@ def test_command_line_tool_writes_and_describes_the_datasets(tmp_path, capsys):
     assert "Visible: 2 ids, 2 images" in output
     marker = json.loads((tmp_path / "RegDB" / synthetic.MARKER_FILENAME).read_text())
     assert marker["seed"] == 3 and marker["params"] == {"num_ids": 2, "images_per_modality": 1}
+
+
+def test_clothing_colours_are_shared_so_colour_alone_does_not_identify():
+    """96 people, but their top colours fall into the wardrobe's 10 families: every family is worn by
+    several people, and each person's colour stays within the jitter of its family."""
+    tops = np.array([synthetic.draw_identity(synthetic._rng(0, "SYSU-MM01", "identity", pid), pid).rgb[synthetic.TOP_A]
+                     for pid in range(1, 97)])
+    nearest = np.linalg.norm(tops[:, None] - synthetic.WARDROBE[None], axis=2)
+    family = nearest.argmin(axis=1)
+    assert (nearest.min(axis=1) <= math.sqrt(3) * synthetic.WARDROBE_JITTER + 1e-9).all()
+    counts = Counter(family.tolist())
+    assert len(counts) == len(synthetic.WARDROBE) and min(counts.values()) >= 3, counts

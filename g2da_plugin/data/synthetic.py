@@ -33,8 +33,9 @@ The renderer draws the body from these keypoints, so the file is exact (to 0.001
 
 Content. Identity lives in body shape (height, head size, shoulder/hip width, limb lengths and
 thickness), sleeve and trouser length, clothing patterns (solid, horizontal or vertical stripes,
-checks; stripe period), colours (RGB only), a per-material infrared grey level (never the hue:
-half the fabric's own material term, half its visible brightness, as dyed fabrics partly reflect
+checks; stripe period), colours (RGB only, from a small wardrobe that many people share, so
+colour narrows the candidates but does not identify), a per-material infrared grey level (never the hue:
+a quarter the fabric's own material term, three quarters its visible brightness, as dyed fabrics partly reflect
 near-IR like visible light), hair, and a carried item (none, backpack, handbag, hat). Per
 camera: a viewpoint mix (front/back/side), walking amplitude, background, occluder rate and image
 size; per image: yaw, walking phase, scale, position, lighting, optional occluder, sensor noise.
@@ -72,7 +73,7 @@ from .keypoints_io import (  # noqa: F401
     save_keypoints,
 )
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 SYNTHETIC_SOURCE = "synthetic-ground-truth"
 MARKER_FILENAME = ".synthetic.json"
@@ -193,14 +194,40 @@ def _colour(rng, saturation=(0.25, 0.9), value=(0.2, 0.95)):
     return np.array(colorsys.hsv_to_rgb(rng.random(), rng.uniform(*saturation), rng.uniform(*value)))
 
 
+# Clothing colours come from a small common wardrobe (as in real crowds: many people wear black,
+# navy or denim), so colour narrows the candidates but cannot identify a person on its own; identity
+# has to come from cues both modalities show (shape, patterns, items), as the demo is meant to test.
+WARDROBE = np.array([
+    (0.08, 0.08, 0.09),  # black
+    (0.27, 0.27, 0.29),  # charcoal
+    (0.56, 0.56, 0.57),  # grey
+    (0.88, 0.88, 0.86),  # white
+    (0.10, 0.13, 0.35),  # navy
+    (0.25, 0.38, 0.60),  # denim
+    (0.78, 0.70, 0.55),  # beige
+    (0.40, 0.27, 0.15),  # brown
+    (0.55, 0.10, 0.12),  # dark red
+    (0.38, 0.40, 0.20),  # olive
+])
+TOP_COLOURS = range(len(WARDROBE))
+BOTTOM_COLOURS = (0, 1, 2, 4, 5, 6, 7)   # trousers: no white, red or olive
+SHOE_COLOURS = (0, 1, 3, 7)
+# Per-person shift of a wardrobe colour: dyes vary a little, far less than the wardrobe's spacing.
+WARDROBE_JITTER = 0.03
+
+
+def _wardrobe_colour(rng, choices):
+    return WARDROBE[int(rng.choice(choices))] + rng.uniform(-WARDROBE_JITTER, WARDROBE_JITTER, 3)
+
+
 def _pattern_partner(rng, colour):
-    """The second colour of a pattern: darker, lighter or unrelated, so patterns show."""
+    """The second colour of a pattern: darker, lighter or another wardrobe colour, so patterns show."""
     kind = rng.integers(3)
     if kind == 0:
         return colour * rng.uniform(0.25, 0.5)
     if kind == 1:
         return colour + (1 - colour) * rng.uniform(0.5, 0.8)
-    return _colour(rng)
+    return _wardrobe_colour(rng, TOP_COLOURS)
 
 
 def _ir_partner(rng, level):
@@ -216,18 +243,18 @@ def _draw_rgb_palette(rng):
     palette[SKIN] = np.array([0.96, 0.80, 0.69]) + rng.random() * np.array([-0.51, -0.50, -0.47])
     palette[EYES] = (0.08, 0.06, 0.05)
     palette[HAIR] = np.array([0.05, 0.04, 0.03]) + rng.random() ** 2 * np.array([0.55, 0.40, 0.20])
-    palette[TOP_A] = _colour(rng)
+    palette[TOP_A] = _wardrobe_colour(rng, TOP_COLOURS)
     palette[TOP_B] = _pattern_partner(rng, palette[TOP_A])
-    palette[BOTTOM_A] = _colour(rng, value=(0.15, 0.8))
+    palette[BOTTOM_A] = _wardrobe_colour(rng, BOTTOM_COLOURS)
     palette[BOTTOM_B] = _pattern_partner(rng, palette[BOTTOM_A])
-    palette[SHOES] = _colour(rng, value=(0.1, 0.5))
-    palette[ITEM] = _colour(rng)
+    palette[SHOES] = _wardrobe_colour(rng, SHOE_COLOURS)
+    palette[ITEM] = _wardrobe_colour(rng, TOP_COLOURS)
     return np.clip(palette, 0, 1)
 
 
 # Share of a fabric's near-IR grey level that follows its visible brightness (dyes reflect part of
 # the near-IR light roughly as they reflect visible light); the rest is the material's own.
-NIR_BRIGHTNESS_SHARE = 0.5
+NIR_BRIGHTNESS_SHARE = 0.75
 
 
 def _nir_level(rng, rgb, low, high):
