@@ -64,11 +64,17 @@ def _cpu_safe_loader(local_rank, **kwargs):
     return torch.utils.data.DataLoader(**kwargs)
 
 
+def normalize_images(images, pixel_mean, pixel_std):
+    """``(images - mean) / std`` on the mean's device and dtype, as a new tensor (the batch is not
+    modified); FastReID's ``Baseline`` and the plugin's models both normalise through this."""
+    return (images.to(pixel_mean.device, dtype=pixel_mean.dtype) - pixel_mean) / pixel_std
+
+
 def _preprocess_image_out_of_place(self, batched_inputs):
     images = batched_inputs["images"] if isinstance(batched_inputs, dict) else batched_inputs
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"batched_inputs must be a dict or a torch.Tensor, got {type(batched_inputs)}")
-    return (images.to(self.device) - self.pixel_mean) / self.pixel_std
+    return normalize_images(images, self.pixel_mean, self.pixel_std)
 
 
 def _load_trusted_checkpoint(self, f):

@@ -1,38 +1,135 @@
-"""The plugin's config keys, added to FastReID's defaults with :func:`add_g2da_config`."""
+"""Every config key the plugin adds to FastReID's defaults, in one place (detectron2's PointRend idiom).
+
+Constructors read these through ``from_config`` and hold no default of their own; the README's key
+table lists the same keys and defaults (a test checks that they agree). FastReID's own keys keep
+their meaning; ``DATALOADER.NUM_INSTANCE`` is K images *per modality* (a batch is P identities x
+(K RGB + K IR)).
+"""
 
 import os
 
 from fastreid.config import CfgNode as CN
 
-from .modeling.config import add_modeling_config
-from .modeling.losses.alignment_config import add_alignment_config
-from .modeling.mfa_config import add_mfa_config
-from .modeling.pose_config import add_pose_config
-
 
 def add_g2da_config(cfg):
-    """Add every key the plugin reads; call before ``merge_from_file``."""
-    # Fixes data order, augmentation and initialisation; -1 draws a seed and logs it.
+    """Add the plugin's keys to a FastReID config (``fastreid.config.get_cfg()``), in place; returns it."""
+    # Fixes data order, augmentation and initialisation; -1 draws a seed and records it in config.yaml.
     cfg.SEED = -1
 
-    # Folder that holds SYSU-MM01/ and RegDB/ (FastReID reads $FASTREID_DATASETS; so does this default).
+    # Folder that holds SYSU-MM01/ and RegDB/ ($FASTREID_DATASETS when set, else ./datasets).
     cfg.DATASETS.ROOT = os.getenv("FASTREID_DATASETS", "datasets")
-    # RegDB is trained and tested once per trial split (1..10).
+    # RegDB train/test split (1..10): one model is trained and tested per trial.
     cfg.DATASETS.REGDB_TRIAL = 1
 
-    # Random grayscale of the input (RGB images lose their hue, IR ones are unchanged): narrows the
-    # modality gap, as in much cross-modality work; off in the paper's recipe.
-    cfg.INPUT.GRAYSCALE = CN({"ENABLED": False, "PROB": 0.5})
+    # Random grayscale of training images (RGB loses its hue, IR is unchanged); not in the paper.
+    cfg.INPUT.GRAYSCALE = CN()
+    cfg.INPUT.GRAYSCALE.ENABLED = False
+    # Probability of turning a training image gray.
+    cfg.INPUT.GRAYSCALE.PROB = 0.5
+
+    cfg.INPUT.KEYPOINTS = CN()
+    # Every sample carries its 17 COCO keypoints, moved by the joint augmentation (pose models need it).
+    cfg.INPUT.KEYPOINTS.ENABLED = False
+    # Keypoints file, relative to each dataset's folder unless absolute (estimated: keypoints_<backend>.json).
+    cfg.INPUT.KEYPOINTS.FILE = "keypoints.json"
+    # An image without keypoints: "error" stops the run naming it, "mean_pose" gives it the mean pose.
+    cfg.INPUT.KEYPOINTS.MISSING = "error"
+    # Score of every keypoint of the mean-pose fallback (1 keeps its part features on the real scale).
+    cfg.INPUT.KEYPOINTS.MEAN_POSE_SCORE = 1.0
 
     cfg.TEST.SYSU = CN()
-    # Gallery settings scored on SYSU-MM01: search mode ("all", "indoor") x shots (1, 10).
+    # SYSU-MM01 search modes scored ("all": cam1 2 4 5 gallery, "indoor": cam1 2).
     cfg.TEST.SYSU.MODES = ("all", "indoor")
+    # Gallery images per identity and camera scored: single-shot (1) and multi-shot (10).
     cfg.TEST.SYSU.SHOTS = (1, 10)
-    # Number of random gallery draws (trials 0..N-1), averaged.
+    # Random gallery draws (trials 0..N-1) averaged; the community uses 10.
     cfg.TEST.SYSU.TRIALS = 10
 
-    add_modeling_config(cfg)
-    add_pose_config(cfg)
-    add_alignment_config(cfg)
-    add_mfa_config(cfg)
+    cfg.MODEL.LOSSES.CM_TRIPLET = CN()
+    # Hinge margin of the cross-modality batch-hard triplet (Eq. 1); 0 selects the soft margin.
+    cfg.MODEL.LOSSES.CM_TRIPLET.MARGIN = 0.3
+    # Weight of the triplet term of L_b.
+    cfg.MODEL.LOSSES.CM_TRIPLET.SCALE = 1.0
+    # L2-normalise the features before the Euclidean distance.
+    cfg.MODEL.LOSSES.CM_TRIPLET.NORM_FEAT = False
+    # Model output the triplet reads: "features" (the head's, pre-BN) or "global_feature" (pooled map).
+    cfg.MODEL.LOSSES.CM_TRIPLET.FEAT_KEY = "features"
+
+    cfg.MODEL.POSE = CN()
+    # "cached": keypoints from the batch; "online": a frozen estimator run on every batch.
+    cfg.MODEL.POSE.MODE = "cached"
+    # Head node from the five face points ("mean": score-weighted mean, max score) or the "nose" alone.
+    cfg.MODEL.POSE.HEAD = "mean"
+    # Standard deviation of each keypoint's Gaussian heatmap, in feature-map cells.
+    cfg.MODEL.POSE.SIGMA = 1.0
+    # Heatmap normalisation: "mean" (averages to the score: parts on the global feature's scale), "sum", "none".
+    cfg.MODEL.POSE.HEATMAP_NORM = "mean"
+    # Weight each heatmap by its keypoint's score (a keypoint outside the image always weighs 0).
+    cfg.MODEL.POSE.USE_SCORES = True
+    # Test embedding of PosePartBaseline: "global" (the baseline's) or "nodes" (14 unit node features).
+    cfg.MODEL.POSE.TEST_FEAT = "global"
+    cfg.MODEL.POSE.ESTIMATOR = CN()
+    # Online estimator, from POSE_ESTIMATOR_REGISTRY: "HRNet" (pose extra) or "MeanPose" (stand-in).
+    cfg.MODEL.POSE.ESTIMATOR.NAME = "HRNet"
+    # The online estimator's checkpoint file; "" keeps random weights (timing only).
+    cfg.MODEL.POSE.ESTIMATOR.WEIGHTS = ""
+    # (height, width) the online estimator runs at.
+    cfg.MODEL.POSE.ESTIMATOR.INPUT_SIZE = [256, 128]
+    # Average the online estimator's heatmaps with the mirrored image's (twice the cost).
+    cfg.MODEL.POSE.ESTIMATOR.FLIP_TEST = False
+
+    cfg.MODEL.LOSSES.OT = CN()
+    # phi of Eq. 7: weight of the node (Wasserstein) term; 1 - phi weights the edge (Gromov) term.
+    cfg.MODEL.LOSSES.OT.PHI = 0.5
+    # Gromov edge cost L(a, b): "abs" |a - b| (the paper's) or "square" (a - b)^2.
+    cfg.MODEL.LOSSES.OT.GW_LOSS = "abs"
+    # "proximal" (the plugin's batched solver, both costs) or "pot" (ot.solve_gromov_batch, "square" only).
+    cfg.MODEL.LOSSES.OT.SOLVER = "proximal"
+    # KL-proximal step of the solver in cost units (smaller = longer, greedier steps); not an entropic bias.
+    cfg.MODEL.LOSSES.OT.REG = 0.02
+    # Proximal steps of the solver.
+    cfg.MODEL.LOSSES.OT.MAX_ITER = 20
+    # Sinkhorn sweeps per proximal step, warm-started from the previous step.
+    cfg.MODEL.LOSSES.OT.INNER_ITER = 3
+    # > 0: stop once every plan moves by less than TOL in a step (a host sync every 10 steps); 0: never.
+    cfg.MODEL.LOSSES.OT.TOL = 0.0
+    # lambda_o, the weight of D_ot in the objective.
+    cfg.MODEL.LOSSES.OT.SCALE = 1.0
+
+    cfg.MODEL.LOSSES.PART_CONTRASTIVE = CN()
+    # eps of Eq. 5: the margin a negative pair's node distance is pushed beyond.
+    cfg.MODEL.LOSSES.PART_CONTRASTIVE.MARGIN = 2.0
+    # lambda_c, the weight of L_c in the objective.
+    cfg.MODEL.LOSSES.PART_CONTRASTIVE.SCALE = 0.1
+    # (RGB, IR) pairs of Eq. 5: "all" of the batch, or "hard" (each sample's farthest positive, closest negative).
+    cfg.MODEL.LOSSES.PART_CONTRASTIVE.PAIRS = "all"
+    # L2-normalise node features before the distance (then use a margin below sqrt(2)).
+    cfg.MODEL.LOSSES.PART_CONTRASTIVE.NORM_FEAT = False
+
+    cfg.MODEL.MFA = CN()
+    # L graph-attention heads of width d / L (must divide MODEL.BACKBONE.FEAT_DIM).
+    cfg.MODEL.MFA.NUM_HEADS = 4
+    # A channel whose BN scale has |gamma| < THETA takes the other heads' mean (Eq. 11).
+    cfg.MODEL.MFA.THETA = 0.02
+    # The self-adaptive message fusion; False is the "+G" ablation (attention and per-head BN only).
+    cfg.MODEL.MFA.EXCHANGE = True
+    # Eq. 9's sigma: "elu" (GAT's), "relu" or "none".
+    cfg.MODEL.MFA.ACTIVATION = "elu"
+    # BN statistics and gamma per node (Eq. 10's gamma_{i,l,c}); False shares them over the nodes.
+    cfg.MODEL.MFA.BN_PER_NODE = True
+    # Eq. 12's node weights w: "softmax" of learnt logits, or "free" (learnt as is, from 1/(K+1)).
+    cfg.MODEL.MFA.NODE_WEIGHTS = "softmax"
+    cfg.MODEL.MFA.GAMMA_L1 = CN()
+    # Channel-exchanging sparsity penalty WEIGHT * sum |gamma| on the penalised BN scales; 0 turns it off.
+    cfg.MODEL.MFA.GAMMA_L1.WEIGHT = 1e-4
+    # Share of each head's channels the penalty covers (1 / NUM_HEADS: disjoint across heads).
+    cfg.MODEL.MFA.GAMMA_L1.SHARE = 0.25
+
+    cfg.MODEL.LOSSES.GRAPH_CE = CN()
+    # Label smoothing of L_g on V_G (FastReID's MODEL.LOSSES.CE.EPSILON semantics).
+    cfg.MODEL.LOSSES.GRAPH_CE.EPSILON = 0.0
+    # Adaptive label smoothing's alpha for L_g (FastReID's MODEL.LOSSES.CE.ALPHA semantics).
+    cfg.MODEL.LOSSES.GRAPH_CE.ALPHA = 0.2
+    # lambda_g, the weight of L_g in the objective.
+    cfg.MODEL.LOSSES.GRAPH_CE.SCALE = 1.0
     return cfg

@@ -1,6 +1,6 @@
 from . import datasets
 from .build import build_cross_modality_test_loader, build_cross_modality_train_loader
-from .common import CrossModalityDataset
+from .dataset import CrossModalityDataset
 from .samplers import CrossModalityIdentitySampler
 
 __all__ = [

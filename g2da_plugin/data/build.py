@@ -12,18 +12,24 @@ from fastreid.data import build_reid_test_loader, build_reid_train_loader
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.utils import comm
 
-from .common import CrossModalityDataset
+from .dataset import CrossModalityDataset
 from .keypoints_io import load_keypoints
 from .samplers import CrossModalityIdentitySampler
 from .transforms import build_image_transforms, build_joint_transforms
 
 
 def load_dataset(cfg, name):
-    """Instantiate a registered dataset under ``DATASETS.ROOT``."""
+    """Instantiate a registered dataset under ``DATASETS.ROOT`` (RegDB: its ``DATASETS.REGDB_TRIAL``)."""
     kwargs = {"root": cfg.DATASETS.ROOT}
     if name == "RegDB_CM":
         kwargs["trial"] = cfg.DATASETS.REGDB_TRIAL
     return DATASET_REGISTRY.get(name)(**kwargs)
+
+
+def relative_key(path, dataset_root):
+    """The key of an image in its dataset's keypoints file: its path relative to the dataset folder,
+    POSIX separators."""
+    return os.path.relpath(os.path.abspath(path), os.path.abspath(dataset_root)).replace(os.sep, "/")
 
 
 def iters_per_epoch(cfg, train_set):
@@ -57,7 +63,7 @@ def dataset_keypoints(cfg, data, items):
     table = load_keypoints(path)
     keypoints = {}
     for item in items:
-        key = os.path.relpath(item[0], data.dataset_root).replace(os.sep, "/")
+        key = relative_key(item[0], data.dataset_root)
         if key in table:
             keypoints[item[0]] = table[key]
     return keypoints, path
@@ -90,7 +96,29 @@ def build_cross_modality_train_set(cfg):
     return _dataset(cfg, parts, is_train=True)
 
 
+class EpochLoader:
+    """The training loader, whose stream of batches can start at any epoch.
+
+    FastReID's trainer calls ``iter(loader)`` when it is built, before ``resume_or_load`` knows the
+    epoch to resume at, and a multi-worker loader starts prefetching at ``iter()``; here iteration
+    starts at the first batch taken, from the epoch :meth:`set_epoch` named.
+    """
+
+    def __init__(self, loader, sampler):
+        self.loader = loader
+        self.sampler = sampler
+        self.dataset = loader.dataset
+
+    def set_epoch(self, epoch):
+        """Start the stream at ``epoch``; call before the first batch is taken."""
+        self.sampler.set_epoch(epoch)
+
+    def __iter__(self):
+        yield from self.loader
+
+
 def build_cross_modality_train_loader(cfg):
+    """An :class:`EpochLoader` of P identities x (K RGB + K IR) batches of ``DATASETS.NAMES``."""
     train_set = build_cross_modality_train_set(cfg)
     sampler = CrossModalityIdentitySampler(
         train_set.img_items,
@@ -99,8 +127,9 @@ def build_cross_modality_train_loader(cfg):
         seed=cfg.SEED,
         iters_per_epoch=iters_per_epoch(cfg, train_set),
     )
-    return build_reid_train_loader(train_set, sampler=sampler, total_batch_size=cfg.SOLVER.IMS_PER_BATCH,
-                                   num_workers=cfg.DATALOADER.NUM_WORKERS)
+    loader = build_reid_train_loader(train_set, sampler=sampler, total_batch_size=cfg.SOLVER.IMS_PER_BATCH,
+                                     num_workers=cfg.DATALOADER.NUM_WORKERS)
+    return EpochLoader(loader, sampler)
 
 
 def build_cross_modality_test_loader(cfg, dataset_name):

@@ -10,20 +10,18 @@ A keypoints file is one JSON object::
     }}
 
 * keys: image paths relative to the dataset folder (``SYSU-MM01/``, ``RegDB/``), POSIX separators;
-* rows: the 17 COCO keypoints in COCO order (:data:`COCO_KEYPOINT_NAMES`), ``[x, y, v]``. x grows
-  rightwards and y downwards, in pixels of that image: pixel (0, 0) covers [0, 1) x [0, 1), so the
-  centre of the top-left pixel is (0.5, 0.5) and a horizontal flip maps x to ``width - x``.
-  "left" is the person's left. ``v`` lies in [0, 1]: 1/0 visibility for ground truth (the synthetic
+* rows: the 17 COCO keypoints in COCO order, ``[x, y, v]`` in pixels of that image (the
+  conventions of :mod:`~g2da_plugin.data.keypoint_geometry`). ``v`` lies in [0, 1]: 1/0 visibility for ground truth (the synthetic
   generator), a confidence score for a pose estimator (HRNet: the heatmap peak clipped to [0, 1];
   BlazePose: its visibility);
 * ``source`` names what made the file ("synthetic-ground-truth", a pose model and its weights);
   the format does not depend on it.
 
 :func:`save_keypoints` writes one image a line, sorted by path, values rounded to 3 decimals, to a
-temporary file in the same folder that then replaces the target (``os.replace``): a reader, or a
-process killed half-way, sees the old file or the new one, never half of one.
+temporary file in the same folder that then replaces the target
+(:func:`~g2da_plugin.utils.file_io.atomic_write`).
 
-Resumable writing (:class:`KeypointsWriter`, used by ``tools/extract_keypoints.py``): the writer
+Resumable writing (:class:`KeypointsWriter`, used by the keypoint extraction): the writer
 keeps every keypoint set in memory and rewrites the whole file atomically every ``save_every`` new
 images or ``save_interval`` seconds, whichever comes first, and when closed. The file on disk is
 therefore always a complete, valid keypoints file holding everything done up to the last save; a
@@ -34,24 +32,20 @@ default cadence, and the file never needs repairing, unlike an append-only journ
 
 import json
 import os
-import tempfile
 import time
 
 import numpy as np
+
+from ..utils.file_io import atomic_write_text
+from .keypoint_geometry import COCO_KEYPOINT_NAMES, NUM_KEYPOINTS
 
 __all__ = [
     "KEYPOINTS_FORMAT",
     "KEYPOINTS_VERSION",
     "KEYPOINTS_FILENAME",
-    "COCO_KEYPOINT_NAMES",
-    "NUM_KEYPOINTS",
-    "COCO_FLIP_PAIRS",
-    "COCO_FLIP_INDEX",
-    "COCO_SKELETON",
     "load_keypoints",
     "save_keypoints",
     "read_keypoints_source",
-    "flip_keypoints",
     "KeypointsWriter",
 ]
 
@@ -59,33 +53,6 @@ KEYPOINTS_FORMAT = "g2da-keypoints"
 KEYPOINTS_VERSION = 1
 #: The ground truth of a synthetic dataset; estimated keypoints go to ``keypoints_<backend>.json``.
 KEYPOINTS_FILENAME = "keypoints.json"
-
-COCO_KEYPOINT_NAMES = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
-NUM_KEYPOINTS = len(COCO_KEYPOINT_NAMES)
-
-#: Left/right pairs that a horizontal flip swaps.
-COCO_FLIP_PAIRS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
-
-
-def _flip_index():
-    index = list(range(NUM_KEYPOINTS))
-    for a, b in COCO_FLIP_PAIRS:
-        index[a], index[b] = b, a
-    return tuple(index)
-
-
-#: ``flipped[k] = original[COCO_FLIP_INDEX[k]]`` (after mirroring x).
-COCO_FLIP_INDEX = _flip_index()
-
-#: The COCO skeleton's limbs, as pairs of keypoint indices (0-based).
-COCO_SKELETON = (
-    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
-    (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
-)
 
 
 def _keypoints_error(path, what):
@@ -177,35 +144,7 @@ def save_keypoints(path, keypoints, source):
     Values are rounded to 3 decimals; images are sorted by path, so equal input gives equal bytes.
     Nothing is written when any entry is invalid (ValueError).
     """
-    _write_atomically(path, _format_document(path, keypoints, source))
-
-
-def _write_atomically(path, text):
-    """Readers see the old file or the new one, never half of one."""
-    path = os.fspath(path)
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temporary, 0o644)   # mkstemp creates 0600
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def flip_keypoints(keypoints, width):
-    """Keypoints of the horizontally flipped image: x -> ``width - x``, left/right pairs swapped.
-
-    ``keypoints``: (..., 17, 3) array; ``width``: the image width in pixels.
-    """
-    keypoints = np.asarray(keypoints)
-    flipped = keypoints[..., COCO_FLIP_INDEX, :].copy()
-    flipped[..., 0] = width - flipped[..., 0]
-    return flipped
+    atomic_write_text(path, _format_document(path, keypoints, source))
 
 
 class KeypointsWriter:

@@ -2,7 +2,7 @@
 
 Each transform is called as ``t(image, keypoints) -> (image, keypoints)``; ``keypoints`` is a
 (K, 3) array ``[x, y, score]`` in the pixels of the image it comes with (the convention of
-:mod:`~g2da_plugin.data.keypoints_io`: pixel (0, 0) covers [0, 1) x [0, 1)), or ``None`` (then only
+:mod:`~g2da_plugin.data.keypoint_geometry`), or ``None`` (then only
 the image is transformed). The classes mirror torchvision's, draw their random numbers exactly as
 torchvision does (``torch.randint`` / ``torch.rand`` from torch's global generator, which ``SEED``
 and the DataLoader's per-worker seeding fix), and so give, for the same seed, the very images
@@ -22,7 +22,7 @@ FastReID's ``build_transforms`` gives (tested):
 =====================================  ============================================================
 
 Keypoints are never clipped or re-scored here: a keypoint the crop pushes out of the image keeps
-its coordinates (the heatmap renderer, :func:`~g2da_plugin.modeling.heads.pose_parts.render_heatmaps`,
+its coordinates (the heatmap renderer, :func:`~g2da_plugin.modeling.skeleton_graph.render_heatmaps`,
 gives keypoints outside the input image zero weight).
 
 :func:`build_joint_transforms` reads FastReID's own ``INPUT`` keys. Supported: ``SIZE_TRAIN`` /
@@ -44,7 +44,7 @@ from torchvision.transforms import InterpolationMode
 from fastreid.data.transforms import build_transforms
 from fastreid.data.transforms.transforms import RandomPatch, ToTensor
 
-from .keypoints_io import COCO_FLIP_INDEX
+from .keypoint_geometry import flip_keypoints
 
 __all__ = [
     "JointCompose",
@@ -55,7 +55,6 @@ __all__ = [
     "JointToTensor",
     "ImageOnly",
     "build_joint_transforms",
-    "flip_keypoints_tensor",
 ]
 
 
@@ -182,21 +181,6 @@ class JointRandomCrop:
         return f"{self.__class__.__name__}(size={self.size})"
 
 
-def flip_keypoints_tensor(keypoints, width):
-    """Keypoints of horizontally flipped images: x -> ``width - x``, COCO left/right pairs swapped.
-
-    ``keypoints``: (..., 17, 3) tensor or array in pixels of images ``width`` pixels wide. Use it
-    wherever images are flipped after the loader (e.g. flip-test: flip ``batch["keypoints"]``
-    together with ``batch["images"]``).
-    """
-    if isinstance(keypoints, torch.Tensor):
-        flipped = keypoints[..., list(COCO_FLIP_INDEX), :].clone()
-    else:
-        flipped = np.asarray(keypoints)[..., list(COCO_FLIP_INDEX), :].copy()
-    flipped[..., 0] = width - flipped[..., 0]
-    return flipped
-
-
 class JointRandomHorizontalFlip:
     """``T.RandomHorizontalFlip(p)`` (one ``torch.rand(1)`` per call); a flipped image's keypoints
     are mirrored (x -> W - x) and the COCO left/right pairs swapped, so index 5 is still the
@@ -210,7 +194,7 @@ class JointRandomHorizontalFlip:
             width, _ = _image_size(image)
             image = TF.hflip(image)
             if keypoints is not None:
-                keypoints = flip_keypoints_tensor(keypoints, width)
+                keypoints = flip_keypoints(keypoints, width)
         return image, keypoints
 
     def __repr__(self):

@@ -6,16 +6,7 @@ import torch
 
 from fastreid.utils.checkpoint import Checkpointer
 
-
-def atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file, then rename it to ``path``: readers see the old
-    file or the whole new one, never a part."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+from ..utils.file_io import atomic_write
 
 
 class AtomicCheckpointer(Checkpointer):

@@ -1,4 +1,4 @@
-"""FastReID's DefaultTrainer with the plugin's loaders, evaluator and resumable data order."""
+"""FastReID's DefaultTrainer with the plugin's loaders, evaluator, crash-safe checkpoints and resumable data order."""
 
 import json
 import logging
@@ -11,29 +11,14 @@ from fastreid.evaluation import inference_on_dataset
 from fastreid.utils import comm
 
 from ..data import build_cross_modality_test_loader, build_cross_modality_train_loader
-from ..data.datasets import RegDB_CM
 from ..evaluation import CrossModalityEvaluator
-from .checkpoint import AtomicCheckpointer, atomic_write
+from ..modeling.backbones.pretrain import require_pretrain_file
+from ..utils.file_io import atomic_write_text
+from .checkpoint import AtomicCheckpointer
 
 logger = logging.getLogger(__name__)
 
 RESULTS_FILE = "results.json"
-
-
-def require_local_pretrain_weights(cfg):
-    """Refuse ``MODEL.BACKBONE.PRETRAIN`` without a local ``PRETRAIN_PATH`` file.
-
-    FastReID's own backbones download ImageNet weights when the path is empty and fail with a bare
-    "No such file" when it is wrong; this names the key and the path instead, before any backbone
-    is built, for every backbone.
-    """
-    bb = cfg.MODEL.BACKBONE
-    if bb.PRETRAIN and not os.path.isfile(bb.PRETRAIN_PATH):
-        raise FileNotFoundError(
-            f"MODEL.BACKBONE.PRETRAIN is True but MODEL.BACKBONE.PRETRAIN_PATH={bb.PRETRAIN_PATH!r} is not a "
-            f"file (looked for {os.path.abspath(bb.PRETRAIN_PATH)}): expected the ImageNet weights of "
-            f"{bb.NAME} (MODEL.BACKBONE.DEPTH {bb.DEPTH}) there; nothing is downloaded. Set "
-            f"MODEL.BACKBONE.PRETRAIN_PATH to the file, or MODEL.BACKBONE.PRETRAIN False for random init")
 
 
 class G2DATrainer(DefaultTrainer):
@@ -47,13 +32,22 @@ class G2DATrainer(DefaultTrainer):
     def __init__(self, cfg, config_file=None):
         super().__init__(cfg)
         self.config_file = config_file
-        # DefaultTrainer builds its Checkpointer inline; the hooks share this very object.
-        self.checkpointer.__class__ = AtomicCheckpointer
 
     @classmethod
     def build_model(cls, cfg):
-        require_local_pretrain_weights(cfg)
+        require_pretrain_file(cfg)  # before any backbone is built: FastReID's would download
         return super().build_model(cfg)
+
+    @classmethod
+    def build_checkpointer(cls, cfg, model, optimizer, scheduler):
+        """FastReID's checkpointer with atomic writes (:class:`AtomicCheckpointer`)."""
+        return AtomicCheckpointer(model, cfg.OUTPUT_DIR, save_to_disk=comm.is_main_process(), optimizer=optimizer,
+                                  **scheduler)
+
+    def build_hooks(self):
+        # DefaultTrainer builds its checkpointer inline, just before its hooks: the hooks get ours.
+        self.checkpointer = self.build_checkpointer(self.cfg, self.model, self.optimizer, self.scheduler)
+        return super().build_hooks()
 
     def train(self):
         start = time.perf_counter()
@@ -82,7 +76,7 @@ class G2DATrainer(DefaultTrainer):
             "results": {name: {k: float(v) for k, v in scores.items()} for name, scores in by_dataset.items()},
         }
         path = os.path.join(self.cfg.OUTPUT_DIR, RESULTS_FILE)
-        atomic_write(path, lambda f: f.write(json.dumps(payload, indent=2).encode()))
+        atomic_write_text(path, json.dumps(payload, indent=2))
         logger.info("Final results written to %s", path)
 
     @classmethod
@@ -92,16 +86,12 @@ class G2DATrainer(DefaultTrainer):
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_dir=None):
         loader, _, dataset = build_cross_modality_test_loader(cfg, dataset_name)
-        protocol = "regdb" if isinstance(dataset, RegDB_CM) else "sysu"
-        return loader, CrossModalityEvaluator(cfg, protocol, dataset_root=dataset.dataset_root)
+        return loader, CrossModalityEvaluator(cfg, dataset.protocol, dataset_root=dataset.dataset_root)
 
     def resume_or_load(self, resume=True):
         super().resume_or_load(resume=resume)
-        # Restart the sampler's identity order at the resumed epoch, so the resumed run sees the
-        # batches the uninterrupted one would have seen.
-        if self.start_epoch:
-            self.data_loader.batch_sampler.sampler.set_epoch(self.start_epoch)
-            self._trainer._data_loader_iter = iter(self.data_loader)
+        # The resumed run sees the batches the uninterrupted one would have seen from this epoch on.
+        self.data_loader.set_epoch(self.start_epoch)
 
     @classmethod
     def test(cls, cfg, model):

@@ -1,6 +1,6 @@
 """Cross-modality evaluation: protocol-exact metrics, SYSU-MM01 gallery draws, the FastReID evaluator."""
 
-from .evaluator import (CrossModalityEvaluator, ExtractedFeatures, results_table, sysu_gallery_columns,
+from .evaluator import (CrossModalityEvaluator, ExtractedFeatures, protocol_table, sysu_gallery_columns,
                         sysu_trial_scores)
 from .metrics import eval_regdb, eval_sysu, pairwise_distance, sysu_excluded
 from .sysu_protocol import sysu_gallery, sysu_query
@@ -13,7 +13,7 @@ __all__ = [
     "sysu_gallery",
     "sysu_query",
     "CrossModalityEvaluator",
-    "results_table",
+    "protocol_table",
     "ExtractedFeatures",
     "sysu_gallery_columns",
     "sysu_trial_scores",

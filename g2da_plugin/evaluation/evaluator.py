@@ -76,7 +76,7 @@ def mean_and_std(runs):
     return out
 
 
-def results_table(results):
+def protocol_table(results):
     """Markdown table of ``{setting: {metric: value}}`` as produced by the evaluator."""
     settings = dict.fromkeys(k.split("/")[0] for k in results if "/" in k)  # in order of appearance
     rows = []
@@ -145,7 +145,7 @@ class CrossModalityEvaluator(DatasetEvaluator):
             results = self._evaluate_regdb(rgb, ir)
         first = next(iter(results)).split("/")[0]
         results["metric"] = (results[f"{first}/R1"] + results[f"{first}/mAP"]) / 2
-        logger.info("Cross-modality results (%s, %%):\n%s", self.protocol, results_table(results))
+        logger.info("Cross-modality results (%s, %%):\n%s", self.protocol, protocol_table(results))
         return results
 
     def _evaluate_sysu(self, query, rgb):

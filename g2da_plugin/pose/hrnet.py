@@ -10,11 +10,8 @@ higher neighbour. Differences from that codec: a keypoint whose heatmap peak is 
 argmax position (mmpose marks it -1) and gets score 0; scores are the peaks clipped to [0, 1], so
 they fit the keypoints file's ``v``.
 
-Pixel conventions: mmpose (like OpenCV) puts pixel centres at integer coordinates; the keypoints
-files put the top-left pixel's centre at (0.5, 0.5). Heatmap cell ``j`` (after refinement) is
-input pixel ``stride * j`` in mmpose's convention, i.e. ``stride * j + 0.5`` in the files', and a
-resize maps the files' coordinates by the plain ratio of sizes. So
-``x = (stride * j + 0.5) * crop_width / input_width`` (same for y), clipped to the image.
+Heatmap cells map back to the crop's pixels by
+:func:`~g2da_plugin.data.keypoint_geometry.heatmap_cells_to_pixels`.
 
 Flip test (on by default, as in the config's ``test_cfg``): the mirrored crop's heatmaps are
 mirrored back, left/right channels swapped, shifted one cell right (``shift_heatmap``, as mmpose
@@ -27,10 +24,10 @@ import os
 import numpy as np
 import torch
 
-from ..data.keypoints_io import COCO_FLIP_INDEX, NUM_KEYPOINTS
+from ..data.keypoint_geometry import COCO_FLIP_INDEX, NUM_KEYPOINTS, heatmap_cells_to_pixels
 from .mmpose_compat import HRNET_W32_COCO_CONFIG, build_pose_model
 
-__all__ = ["HRNetEstimator", "ResizeToInput", "decode_heatmaps", "heatmap_to_image_coordinates"]
+__all__ = ["HRNetEstimator", "ResizeToInput", "decode_heatmaps"]
 
 
 def _file_digest(path, length=16):
@@ -62,24 +59,6 @@ def decode_heatmaps(heatmaps):
     coords = torch.stack([x.to(heatmaps.dtype) + 0.25 * torch.sign(dx), y.to(heatmaps.dtype) + 0.25 * torch.sign(dy)],
                          dim=-1)
     return coords, values
-
-
-def heatmap_to_image_coordinates(coords, stride, input_size, image_sizes):
-    """Heatmap-cell coordinates -> image pixels in the keypoints files' convention (module docstring).
-
-    ``coords``: (N, K, 2) array; ``stride``: input pixels per heatmap cell (x, y);
-    ``input_size``: (height, width) of the model input; ``image_sizes``: (N, 2) original (height, width).
-    """
-    coords = np.asarray(coords, dtype=np.float64)
-    image_sizes = np.asarray(image_sizes, dtype=np.float64)
-    input_hw = np.asarray(input_size, dtype=np.float64)
-    scale_x = image_sizes[:, 1] / input_hw[1]
-    scale_y = image_sizes[:, 0] / input_hw[0]
-    x = (coords[..., 0] * stride[0] + 0.5) * scale_x[:, None]
-    y = (coords[..., 1] * stride[1] + 0.5) * scale_y[:, None]
-    x = np.clip(x, 0, image_sizes[:, 1:2])
-    y = np.clip(y, 0, image_sizes[:, 0:1])
-    return np.stack([x, y], axis=-1)
 
 
 class ResizeToInput:
@@ -157,12 +136,9 @@ class HRNetEstimator:
             return np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
         batch = torch.from_numpy(np.stack([array for array, _ in items]))
         heatmaps = self.heatmaps(batch).float()
-        coords, values = decode_heatmaps(heatmaps)
-        stride = (self.input_size[1] / heatmaps.shape[-1], self.input_size[0] / heatmaps.shape[-2])
-        xy = heatmap_to_image_coordinates(coords.cpu().numpy(), stride, self.input_size,
-                                          [size for _, size in items])
-        scores = values.clamp(0, 1).cpu().numpy()
-        return np.concatenate([xy, scores[..., None]], axis=-1).astype(np.float32)
+        coords, values = decode_heatmaps(heatmaps.cpu().double())
+        xy = heatmap_cells_to_pixels(coords, heatmaps.shape[-2:], self.input_size, [size for _, size in items])
+        return torch.cat([xy, values.clamp(0, 1)[..., None]], dim=-1).numpy().astype(np.float32)
 
     def predict(self, images):
         """PIL images -> (N, 17, 3) float32 [x, y, score]."""

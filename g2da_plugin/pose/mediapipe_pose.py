@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from ..data.keypoints_io import NUM_KEYPOINTS
+from ..data.keypoint_geometry import NUM_KEYPOINTS
 
 __all__ = ["MEDIAPIPE_TO_COCO", "MediaPipeEstimator", "PrepareForBlazePose"]
 

@@ -7,13 +7,15 @@ test images the gallery; the evaluator scores both directions.
 """
 
 import os
+import re
 
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.data.datasets.bases import ImageDataset
 
-from ...evaluation.sysu_protocol import regdb_split
 from .modality import IR, RGB, dataset_folder
 
+REGDB_TRIALS = range(1, 11)
+REGDB_SPLITS = ("train", "test")
 MODALITY_CAMID = {RGB: 1, IR: 2}  # RegDB has one visible and one thermal camera
 MODALITY_NAME = {RGB: "visible", IR: "thermal"}
 
@@ -24,10 +26,11 @@ class RegDB_CM(ImageDataset):
 
     dataset_dir = "RegDB"
     dataset_name = "regdb"
+    protocol = "regdb"
 
     def __init__(self, root="datasets", trial=1, **kwargs):
-        if trial not in range(1, 11):
-            raise ValueError(f"DATASETS.REGDB_TRIAL must be in 1..10, got {trial}")
+        if isinstance(trial, bool) or not isinstance(trial, int) or trial not in REGDB_TRIALS:
+            raise ValueError(f"DATASETS.REGDB_TRIAL must be an integer in 1..10, got {trial!r}")
         self.root = root
         self.trial = trial
         self.dataset_root = dataset_folder(root, self.dataset_dir)
@@ -49,3 +52,39 @@ class RegDB_CM(ImageDataset):
             raise FileNotFoundError(f"RegDB image listed in {list_file} not found: {missing[0]}"
                                     + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
         return items
+
+
+def regdb_split(root, trial, split="test", modality="visible"):
+    """One RegDB list: ``[(img_path, label), ...]`` from ``idx/{split}_{modality}_{trial}.txt``.
+
+    Each non-blank line is ``relative/path label``; paths are joined with ``root``, in file
+    order.
+
+    Raises:
+        ValueError: ``trial`` not in 1..10, unknown ``split`` / ``modality``, or a malformed
+            line (the message names file and line number).
+        FileNotFoundError: the list file is missing (the message names it).
+    """
+    if isinstance(trial, bool) or not isinstance(trial, int) or trial not in REGDB_TRIALS:
+        raise ValueError(f"trial must be an integer in 1..10, got {trial!r}")
+    if split not in REGDB_SPLITS:
+        raise ValueError(f"split must be one of {REGDB_SPLITS}, got {split!r}")
+    if modality not in tuple(MODALITY_NAME.values()):
+        raise ValueError(f"modality must be one of {tuple(MODALITY_NAME.values())}, got {modality!r}")
+    list_file = os.path.join(root, "idx", f"{split}_{modality}_{trial}.txt")
+    if not os.path.isfile(list_file):
+        raise FileNotFoundError(f"RegDB list file not found: {list_file}")
+
+    samples = []
+    with open(list_file, encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2 or not re.fullmatch(r"[+-]?\d+", fields[1]):
+                raise ValueError(
+                    f"{list_file}, line {line_number}: expected 'relative/path label', "
+                    f"got {line.rstrip()!r}"
+                )
+            samples.append((os.path.join(root, fields[0]), int(fields[1])))
+    return samples

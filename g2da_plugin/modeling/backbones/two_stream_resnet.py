@@ -16,7 +16,6 @@ input width from there, not from the backbone): it must equal :attr:`TwoStreamRe
 
 import copy
 import logging
-import os
 from collections import OrderedDict
 
 import torch
@@ -27,9 +26,11 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 from fastreid.layers import get_norm
 from fastreid.modeling.backbones.build import BACKBONE_REGISTRY
 
+from ...data.datasets.modality import IR, RGB
+from .pretrain import require_pretrain_file
+
 logger = logging.getLogger(__name__)
 
-RGB, IR = 0, 1
 _TORCHVISION_RESNETS = {
     18: torchvision.models.resnet18,
     34: torchvision.models.resnet34,
@@ -72,17 +73,11 @@ def set_last_stride(resnet: nn.Module, last_stride: int) -> None:
 
 
 def load_imagenet_weights(resnet: nn.Module, path: str, depth: int) -> None:
-    """Load a torchvision ResNet state dict from ``path`` into ``resnet`` (before it is split).
+    """Load a torchvision ResNet state dict from the file ``path`` into ``resnet`` (before it is split).
 
-    Raises FileNotFoundError (naming ``MODEL.BACKBONE.PRETRAIN_PATH``) when the file is missing and
-    ValueError when its tensors do not fit the ResNet-``depth`` architecture. Missing and
+    Raises ValueError when its tensors do not fit the ResNet-``depth`` architecture. Missing and
     unexpected keys other than ``fc.*`` are logged as warnings.
     """
-    if not path or not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"MODEL.BACKBONE.PRETRAIN is True but MODEL.BACKBONE.PRETRAIN_PATH={path!r} is not a file: "
-            f"expected a torchvision ResNet-{depth} state dict there (e.g. resnet{depth}-*.pth); "
-            f"set MODEL.BACKBONE.PRETRAIN_PATH to it, or set MODEL.BACKBONE.PRETRAIN False for random init")
     state = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
@@ -183,8 +178,9 @@ def build_two_stream_resnet_backbone(cfg):
             raise ValueError(f"MODEL.BACKBONE.{key} is not supported by build_two_stream_resnet_backbone")
     norm = bb.get("NORM", "BN")
     resnet = _TORCHVISION_RESNETS[depth](weights=None, norm_layer=lambda channels: get_norm(norm, channels))
-    if bb.PRETRAIN:
-        load_imagenet_weights(resnet, bb.PRETRAIN_PATH, depth)
+    path = require_pretrain_file(cfg)
+    if path is not None:
+        load_imagenet_weights(resnet, path, depth)
     else:
         logger.info("Two-stream ResNet-%d: random initialisation (MODEL.BACKBONE.PRETRAIN False)", depth)
     set_last_stride(resnet, int(bb.LAST_STRIDE))

@@ -2,7 +2,7 @@
 the graph embedding V_G.
 
 1. Refined adjacency A (:func:`skeleton_adjacency`): the body's natural links
-   (:data:`~.pose_parts.SKELETON_EDGES`), the global node linked to every part, self loops.
+   (:data:`~g2da_plugin.modeling.skeleton_graph.SKELETON_EDGES`), the global node linked to every part, self loops.
 2. L-head graph attention (:class:`MultiHeadGraphAttention`, Eq. 8-9): head l projects every node
    with W_l (d -> d/L), scores ``e_ij = LeakyReLU(a_l . [W_l v_i || W_l v_j])``, normalises them
    with a softmax over the neighbours j of i (A_ij = 1) and outputs ``sigma(sum_j alpha_ij W_l v_j)``.
@@ -13,8 +13,8 @@ the graph embedding V_G.
 4. Aggregation (:class:`GraphAggregation`, Eq. 12): ``V_G = BN(GAP(F)) + sum_k w_k v'_k`` over the
    K+1 refined nodes, w learnable (by default a softmax of learnt logits).
 
-:class:`MessageFusionAttention` chains them and owns the classifier of L_g. Config:
-``MODEL.MFA.*`` (:mod:`~g2da_plugin.modeling.mfa_config`).
+:class:`MessageFusionAttention` chains them, owns the classifier of L_g and reports its sparsity penalty
+and exchange statistics. Config: ``MODEL.MFA.*``.
 """
 
 import math
@@ -25,7 +25,7 @@ from torch import nn
 
 from fastreid.config import configurable
 
-from .pose_parts import NUM_NODES, SKELETON_EDGES
+from ..skeleton_graph import NUM_NODES, SKELETON_EDGES
 
 __all__ = ["ACTIVATIONS", "NODE_WEIGHTINGS", "skeleton_adjacency", "MultiHeadGraphAttention", "MessageFusion",
            "GraphAggregation", "MessageFusionAttention"]
@@ -37,7 +37,7 @@ ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "none": nn.Identity}
 NODE_WEIGHTINGS = ("softmax", "free")
 
 
-def skeleton_adjacency(num_nodes=NUM_NODES, edges=SKELETON_EDGES):
+def skeleton_adjacency(num_nodes, edges=SKELETON_EDGES):
     """(num_nodes, num_nodes) boolean, symmetric adjacency: ``edges`` both ways, node 0 (the global
     node) linked to every node, and self loops."""
     adjacency = torch.eye(num_nodes, dtype=torch.bool)
@@ -56,7 +56,7 @@ class MultiHeadGraphAttention(nn.Module):
     both). A node attends only over its neighbours in ``adjacency``.
     """
 
-    def __init__(self, in_dim, num_heads, head_dim, adjacency, activation="elu"):
+    def __init__(self, in_dim, num_heads, head_dim, adjacency, activation):
         super().__init__()
         if adjacency.dim() != 2 or adjacency.shape[0] != adjacency.shape[1] or not adjacency.diagonal().all():
             raise ValueError("adjacency must be a square boolean matrix with self loops (every node needs a "
@@ -98,8 +98,7 @@ class MessageFusion(nn.Module):
     ``l1_share`` <= 1/L (:meth:`sparsity_penalty`).
     """
 
-    def __init__(self, num_heads, head_dim, num_nodes, theta=0.02, exchange=True, per_node=True,
-                 l1_weight=0.0, l1_share=0.25):
+    def __init__(self, num_heads, head_dim, num_nodes, theta, exchange, per_node, l1_weight, l1_share):
         super().__init__()
         if exchange and num_heads < 2:
             raise ValueError(f"MODEL.MFA.EXCHANGE needs MODEL.MFA.NUM_HEADS >= 2, got {num_heads}")
@@ -154,7 +153,7 @@ class GraphAggregation(nn.Module):
     BNNeck keeps serving L_b).
     """
 
-    def __init__(self, feat_dim, num_nodes, node_weights="softmax"):
+    def __init__(self, feat_dim, num_nodes, node_weights):
         super().__init__()
         if node_weights not in NODE_WEIGHTINGS:
             raise ValueError(f"MODEL.MFA.NODE_WEIGHTS must be one of {NODE_WEIGHTINGS}, got {node_weights!r}")
@@ -174,11 +173,12 @@ class GraphAggregation(nn.Module):
 
 class MessageFusionAttention(nn.Module):
     """Skeleton-graph nodes (B, K+1, d) + the pre-BN global feature (B, d) -> ``{"refined_nodes":
-    (B, K+1, d), "graph_feature": V_G (B, d)}``; ``classifier`` gives the logits of L_g."""
+    (B, K+1, d), "graph_feature": V_G (B, d)}``; ``classifier`` gives the logits of L_g,
+    :meth:`penalty` the gamma sparsity term and :meth:`statistics` the exchanged channels."""
 
     @configurable
-    def __init__(self, *, feat_dim, num_classes, num_heads=4, theta=0.02, exchange=True, activation="elu",
-                 bn_per_node=True, l1_weight=0.0, l1_share=0.25, node_weights="softmax", num_nodes=NUM_NODES):
+    def __init__(self, *, feat_dim, num_classes, num_heads, theta, exchange, activation, bn_per_node, l1_weight,
+                 l1_share, node_weights, num_nodes=NUM_NODES):
         """
         NOTE: this interface is experimental.
 
@@ -215,3 +215,16 @@ class MessageFusionAttention(nn.Module):
     def forward(self, nodes, global_feature):
         refined = self.fusion(self.attention(nodes))
         return {"refined_nodes": refined, "graph_feature": self.aggregation(global_feature, refined)}
+
+    def penalty(self):
+        """The gamma sparsity penalty (a scalar tensor), or None when ``MODEL.MFA.GAMMA_L1.WEIGHT`` is 0."""
+        return self.fusion.sparsity_penalty()
+
+    def statistics(self):
+        """``{"mfa_exchanged": n, "mfa_exchanged_head<l>": n_l}``: BN channels exchanged now, all heads
+        and per head (over every node), as tensors."""
+        exchanged = self.fusion.exchange_mask()  # (K+1, L, c), or (L, c) with shared BN
+        per_head = exchanged.reshape(-1, *exchanged.shape[-2:]).sum(dim=(0, 2))
+        stats = {"mfa_exchanged": per_head.sum()}
+        stats.update({f"mfa_exchanged_head{head}": count for head, count in enumerate(per_head.unbind())})
+        return stats

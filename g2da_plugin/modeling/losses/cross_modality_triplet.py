@@ -75,15 +75,13 @@ def cross_modality_triplet_loss(features, targets, modalities, margin, norm_feat
 class CrossModalityTripletLoss(nn.Module):
     """``{"loss_cm_triplet": SCALE * cross_modality_triplet_loss(outputs[FEAT_KEY], ...)}``.
 
-    Config: ``MODEL.LOSSES.CMTRI.{MARGIN (0.3), SCALE (1.0), NORM_FEAT (False), FEAT_KEY
-    ("features")}``. ``"features"`` is the head's triplet feature, the pre-BN GAP feature when
+    Config: ``MODEL.LOSSES.CM_TRIPLET.{MARGIN, SCALE, NORM_FEAT, FEAT_KEY}``. ``"features"`` is the head's triplet feature, the pre-BN GAP feature when
     ``MODEL.HEADS.NECK_FEAT`` is "before"; ``"global_feature"`` (from ``extract()``) is always the
     pre-BN GAP feature whatever the head.
     """
 
     @configurable
-    def __init__(self, *, margin=0.3, scale=1.0, norm_feat=False, feat_key="features",
-                 loss_name="loss_cm_triplet"):
+    def __init__(self, *, margin, scale, norm_feat, feat_key, loss_name="loss_cm_triplet"):
         super().__init__()
         self.margin = margin
         self.scale = scale
@@ -93,12 +91,12 @@ class CrossModalityTripletLoss(nn.Module):
 
     @classmethod
     def from_config(cls, cfg):
-        c = cfg.MODEL.LOSSES.CMTRI
+        c = cfg.MODEL.LOSSES.CM_TRIPLET
         return {"margin": c.MARGIN, "scale": c.SCALE, "norm_feat": c.NORM_FEAT, "feat_key": c.FEAT_KEY}
 
     def forward(self, outputs, batched_inputs=None):
         if self.feat_key not in outputs:
-            raise KeyError(f"MODEL.LOSSES.CMTRI.FEAT_KEY={self.feat_key!r} is not among the model "
+            raise KeyError(f"MODEL.LOSSES.CM_TRIPLET.FEAT_KEY={self.feat_key!r} is not among the model "
                            f"outputs {sorted(outputs)}")
         loss = cross_modality_triplet_loss(outputs[self.feat_key], outputs["targets"], outputs["modalities"],
                                            self.margin, self.norm_feat)

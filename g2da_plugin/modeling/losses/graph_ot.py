@@ -134,9 +134,12 @@ def pot_square_plan(cost, cx, cy, phi, reg, max_iter, inner_iter, tol=0.0):
     return round_to_coupling(res.plan, cost.new_full((b, n), 1.0 / n), cost.new_full((b, m), 1.0 / m))
 
 
-def graph_ot_distance(x_rgb, x_ir, phi=0.5, gw_loss="abs", reg=0.02, max_iter=20, inner_iter=3,
-                      tol=0.0, solver="proximal", eps=1e-8, return_plan=False):
+def graph_ot_distance(x_rgb, x_ir, *, phi, gw_loss, reg, max_iter, inner_iter, tol, solver, eps=1e-8,
+                      return_plan=False):
     """Batched GOT distance (Eq. 7) of graph pairs ``(x_rgb[b], x_ir[b])``, one solve for all pairs.
+
+    The solver's arguments are ``MODEL.LOSSES.OT``'s keys (:func:`g2da_plugin.config.add_g2da_config`
+    holds their defaults).
 
     Args:
         x_rgb: (B, N, d) node features of the RGB graphs.

@@ -40,12 +40,11 @@ class GraphOTLoss(nn.Module):
     The paper aligns "every cross-modality image pair" of an identity: all of them are solved in
     one batched call (128 with 8 identities x (4 RGB + 4 IR)). A batch without such a pair gives a
     zero connected to the nodes. Config: ``MODEL.LOSSES.OT.{PHI, GW_LOSS, REG, MAX_ITER,
-    INNER_ITER, TOL, SOLVER, SCALE}`` (see :mod:`.alignment_config`).
+    INNER_ITER, TOL, SOLVER, SCALE}``.
     """
 
     @configurable
-    def __init__(self, *, phi=0.5, gw_loss="abs", reg=0.02, max_iter=20, inner_iter=3, tol=0.0,
-                 solver="proximal", scale=1.0, loss_name="loss_ot"):
+    def __init__(self, *, phi, gw_loss, reg, max_iter, inner_iter, tol, solver, scale, loss_name="loss_ot"):
         super().__init__()
         if gw_loss not in GW_LOSSES:
             raise ValueError(f"MODEL.LOSSES.OT.GW_LOSS must be one of {GW_LOSSES}, got {gw_loss!r}")

@@ -18,7 +18,7 @@ class CrossEntropyLoss(nn.Module):
     """
 
     @configurable
-    def __init__(self, *, eps=0.0, alpha=0.2, scale=1.0, logits_key="cls_outputs", loss_name="loss_cls"):
+    def __init__(self, *, eps, alpha, scale, logits_key="cls_outputs", loss_name="loss_cls"):
         super().__init__()
         self.eps = eps
         self.alpha = alpha

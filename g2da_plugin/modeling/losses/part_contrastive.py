@@ -63,7 +63,7 @@ def hard_pair_counts(dist, same):
     return by_rgb + by_ir.t()
 
 
-def part_contrastive_loss(nodes, targets, modalities, margin=2.0, pairs="all", norm_feat=False):
+def part_contrastive_loss(nodes, targets, modalities, margin, pairs="all", norm_feat=False):
     """Eq. 5 on the (RGB, IR) pairs of a batch.
 
     Args:
@@ -101,16 +101,15 @@ def part_contrastive_loss(nodes, targets, modalities, margin=2.0, pairs="all", n
 class PartContrastiveLoss(nn.Module):
     """``{"loss_part_contrastive": SCALE * part_contrastive_loss(outputs["nodes"], ...)}``.
 
-    Config: ``MODEL.LOSSES.PCL.{MARGIN (2.0), SCALE (0.1 = lambda_c), PAIRS ("all"), NORM_FEAT
-    (False)}``; see the module docstring for the choice of pairs and normalisation.
+    Config: ``MODEL.LOSSES.PART_CONTRASTIVE.{MARGIN, SCALE (lambda_c), PAIRS, NORM_FEAT}``; see the
+    module docstring for the choice of pairs and normalisation.
     """
 
     @configurable
-    def __init__(self, *, margin=2.0, scale=0.1, pairs="all", norm_feat=False,
-                 loss_name="loss_part_contrastive"):
+    def __init__(self, *, margin, scale, pairs, norm_feat, loss_name="loss_part_contrastive"):
         super().__init__()
         if pairs not in PAIR_MODES:
-            raise ValueError(f"MODEL.LOSSES.PCL.PAIRS must be one of {PAIR_MODES}, got {pairs!r}")
+            raise ValueError(f"MODEL.LOSSES.PART_CONTRASTIVE.PAIRS must be one of {PAIR_MODES}, got {pairs!r}")
         self.margin = margin
         self.scale = scale
         self.pairs = pairs
@@ -119,7 +118,7 @@ class PartContrastiveLoss(nn.Module):
 
     @classmethod
     def from_config(cls, cfg):
-        c = cfg.MODEL.LOSSES.PCL
+        c = cfg.MODEL.LOSSES.PART_CONTRASTIVE
         return {"margin": c.MARGIN, "scale": c.SCALE, "pairs": c.PAIRS, "norm_feat": c.NORM_FEAT}
 
     def forward(self, outputs, batched_inputs=None):

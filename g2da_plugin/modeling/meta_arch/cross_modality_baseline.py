@@ -10,6 +10,7 @@ from fastreid.modeling.losses import log_accuracy
 from fastreid.modeling.meta_arch.build import META_ARCH_REGISTRY
 from fastreid.utils import events
 
+from ...compat import normalize_images
 from ..losses.build import build_losses
 
 
@@ -78,7 +79,7 @@ class CrossModalityBaseline(nn.Module):
         if not isinstance(images, torch.Tensor):
             raise TypeError("CrossModalityBaseline needs a dict with 'images' (and 'modalities'), got "
                             f"{type(batched_inputs).__name__}")
-        return (images.to(self.device, dtype=self.pixel_mean.dtype) - self.pixel_mean) / self.pixel_std
+        return normalize_images(images, self.pixel_mean, self.pixel_std)
 
     def get_modalities(self, batched_inputs):
         if "modalities" not in batched_inputs:

@@ -68,14 +68,11 @@ class G2DA(PosePartBaseline):
 
     def losses(self, outputs: dict, batched_inputs) -> dict:
         loss_dict = super().losses(outputs, batched_inputs)
-        penalty = self.mfa.fusion.sparsity_penalty()
+        penalty = self.mfa.penalty()
         if penalty is not None:
             loss_dict["loss_mfa_gamma_l1"] = penalty
         if events._CURRENT_STORAGE_STACK:
             storage = events.get_event_storage()
-            exchanged = self.mfa.fusion.exchange_mask()  # (K+1, L, c), or (L, c) with shared BN
-            per_head = exchanged.reshape(-1, *exchanged.shape[-2:]).sum(dim=(0, 2))
-            storage.put_scalar("mfa_exchanged", int(per_head.sum()))
-            for head, count in enumerate(per_head.tolist()):
-                storage.put_scalar(f"mfa_exchanged_head{head}", count)
+            for name, count in self.mfa.statistics().items():
+                storage.put_scalar(name, int(count))
         return loss_dict

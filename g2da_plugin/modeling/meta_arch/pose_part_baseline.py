@@ -8,12 +8,15 @@ import torch.nn.functional as F
 from fastreid.config import configurable
 from fastreid.modeling.meta_arch.build import META_ARCH_REGISTRY
 
-from ..heads.pose_parts import keypoints_to_nodes13, pool_parts, render_heatmaps
-from ..pose_config import HEAD_MODES, HEATMAP_NORMS, POSE_MODES, TEST_FEATS
-from ..pose_estimator import build_online_pose_estimator
+from ...pose.online import build_online_pose_estimator
+from ..skeleton_graph import HEAD_MODES, HEATMAP_NORMS, keypoints_to_part_nodes, pool_parts, render_heatmaps
 from .cross_modality_baseline import CrossModalityBaseline
 
-__all__ = ["PosePartBaseline"]
+__all__ = ["PosePartBaseline", "POSE_MODES", "TEST_FEATS"]
+
+#: Values of ``MODEL.POSE.MODE`` and ``MODEL.POSE.TEST_FEAT``.
+POSE_MODES = ("cached", "online")
+TEST_FEATS = ("global", "nodes")
 
 logger = logging.getLogger(__name__)
 
@@ -27,30 +30,30 @@ class PosePartBaseline(CrossModalityBaseline):
     - ``"keypoints"`` (B, 17, 3): the COCO keypoints used, in input pixels (the batch's
       ``"keypoints"`` in cached mode, the estimator's in online mode);
     - ``"heatmaps"`` (B, 13, h, w): the part heatmaps on the feature map's grid
-      (:func:`~g2da_plugin.modeling.heads.pose_parts.render_heatmaps`);
+      (:func:`~g2da_plugin.modeling.skeleton_graph.render_heatmaps`);
     - ``"nodes"`` (B, 14, C): node 0 the global pre-BN GAP feature (``"global_feature"``), nodes
       1..13 the part features ``GAP(F * H_k)`` (Eq. 2) in the order of
-      :data:`~g2da_plugin.modeling.heads.pose_parts.GRAPH_NODE_NAMES`;
+      :data:`~g2da_plugin.modeling.skeleton_graph.GRAPH_NODE_NAMES`;
     - ``"node_scores"`` (B, 14): each node's keypoint weight (1 for the global node; 0 for a part
       whose keypoint has score 0 or lies outside the image -- its feature is then the zero vector).
 
     Keypoints come from the batch (``pose_mode="cached"``: the loader's ``"keypoints"``, which needs
     ``INPUT.KEYPOINTS.ENABLED True``) or from a frozen estimator run on the batch's images
     (``"online"``). The test embedding is the baseline's unless ``test_feat="nodes"``.
-    Config: ``MODEL.POSE.*`` (:mod:`~g2da_plugin.modeling.pose_config`).
+    Config: ``MODEL.POSE.*``.
     """
 
     @configurable
-    def __init__(self, *, pose_mode="cached", pose_estimator=None, head="mean", sigma=1.0, heatmap_norm="mean",
-                 use_scores=True, test_feat="global", **kwargs):
+    def __init__(self, *, pose_mode, pose_estimator, head, sigma, heatmap_norm, use_scores, test_feat, **kwargs):
         """
         NOTE: this interface is experimental.
 
         Args:
             pose_mode: "cached" or "online".
             pose_estimator: online mode's estimator, ``callable(images) -> (B, 17, 3)``
-                (:mod:`~g2da_plugin.modeling.pose_estimator`); not a submodule (frozen, not saved).
-            head, sigma, heatmap_norm, use_scores: see :func:`keypoints_to_nodes13` and
+                (:mod:`~g2da_plugin.pose.online`), None in cached mode; not a submodule (frozen,
+                not saved).
+            head, sigma, heatmap_norm, use_scores: see :func:`keypoints_to_part_nodes` and
                 :func:`render_heatmaps`.
             test_feat: "global" (the baseline's embedding) or "nodes".
             kwargs: :class:`CrossModalityBaseline`'s arguments.
@@ -82,7 +85,7 @@ class PosePartBaseline(CrossModalityBaseline):
             logger.warning(
                 "TEST.FLIP.ENABLED: FastReID's inference_on_dataset flips batch['images'] but not "
                 "batch['keypoints'], so the flipped pass of %s's test embedding would pool the parts at "
-                "unflipped keypoints; flip them too (g2da_plugin.data.transforms.flip_keypoints_tensor) or "
+                "unflipped keypoints; flip them too (g2da_plugin.data.keypoint_geometry.flip_keypoints) or "
                 "turn flip-test off", cls.__name__)
         kwargs.update(
             pose_mode=pose.MODE,
@@ -117,7 +120,7 @@ class PosePartBaseline(CrossModalityBaseline):
         keypoints = self.get_keypoints(batched_inputs)
         if keypoints.shape[0] != feature_map.shape[0]:
             raise ValueError(f"{keypoints.shape[0]} keypoint sets for {feature_map.shape[0]} images")
-        parts = keypoints_to_nodes13(keypoints, head=self.head)
+        parts = keypoints_to_part_nodes(keypoints, head=self.head)
         heatmaps = render_heatmaps(parts, batched_inputs["images"].shape[-2:], feature_map.shape[-2:],
                                    sigma=self.sigma, norm=self.heatmap_norm, use_scores=self.use_scores)
         part_features = pool_parts(feature_map, heatmaps)

@@ -7,51 +7,14 @@ import torch
 from fastreid.data.common import CommDataset
 from fastreid.data.data_utils import read_image
 
-from .keypoints_io import NUM_KEYPOINTS
+from .keypoint_geometry import NUM_KEYPOINTS, mean_pose_keypoints
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CrossModalityDataset", "MissingKeypointsError", "MEAN_POSE", "MISSING_POLICIES", "mean_pose_keypoints"]
-
-#: A mean upright pedestrian pose, 17 COCO keypoints ``(x / W, y / H)`` in NORMALISED CROP
-#: coordinates (0..1 across the whole image; multiply by the image's width and height to get
-#: pixels). A person standing upright, facing the camera, filling the crop as a detector box does:
-#: head at the top (nose at 0.10 of the height), ankles near the bottom (0.90), the person's left
-#: on the image's right (x > 0.5), shoulders 0.30 of the width apart, hips 0.20. Typical
-#: pedestrian-crop proportions, symmetric about the vertical axis (so a horizontal flip maps it onto
-#: itself), not fitted to any dataset. It is the fallback of ``INPUT.KEYPOINTS.MISSING mean_pose``
-#: and the pose of the ``MeanPose`` stand-in online estimator.
-MEAN_POSE = np.array([
-    (0.50, 0.100),  # nose
-    (0.53, 0.085),  # left_eye
-    (0.47, 0.085),  # right_eye
-    (0.57, 0.095),  # left_ear
-    (0.43, 0.095),  # right_ear
-    (0.65, 0.210),  # left_shoulder
-    (0.35, 0.210),  # right_shoulder
-    (0.70, 0.350),  # left_elbow
-    (0.30, 0.350),  # right_elbow
-    (0.70, 0.480),  # left_wrist
-    (0.30, 0.480),  # right_wrist
-    (0.60, 0.500),  # left_hip
-    (0.40, 0.500),  # right_hip
-    (0.59, 0.700),  # left_knee
-    (0.41, 0.700),  # right_knee
-    (0.58, 0.900),  # left_ankle
-    (0.42, 0.900),  # right_ankle
-], dtype=np.float32)
+__all__ = ["CrossModalityDataset", "MissingKeypointsError", "MISSING_POLICIES"]
 
 #: Values of ``INPUT.KEYPOINTS.MISSING``.
 MISSING_POLICIES = ("error", "mean_pose")
-
-
-def mean_pose_keypoints(width, height, score=1.0):
-    """:data:`MEAN_POSE` in the pixels of a ``width`` x ``height`` image, every score ``score``: (17, 3)."""
-    keypoints = np.empty((NUM_KEYPOINTS, 3), np.float32)
-    keypoints[:, 0] = MEAN_POSE[:, 0] * width
-    keypoints[:, 1] = MEAN_POSE[:, 1] * height
-    keypoints[:, 2] = score
-    return keypoints
 
 
 class MissingKeypointsError(FileNotFoundError):
@@ -78,7 +41,7 @@ class CrossModalityDataset(CommDataset):
 
     Images absent from ``keypoints``: ``missing="error"`` raises :class:`MissingKeypointsError`
     at construction, naming the first such image, how many there are and ``keypoints_file``;
-    ``missing="mean_pose"`` gives them :data:`MEAN_POSE` scaled to the image (every score
+    ``missing="mean_pose"`` gives them :data:`~.keypoint_geometry.MEAN_POSE` scaled to the image (every score
     ``mean_pose_score``) and logs how many did (also in :attr:`num_mean_pose`).
     """
 

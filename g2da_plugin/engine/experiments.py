@@ -1,4 +1,4 @@
-"""Run configs through ``tools/train_net.py`` and read back their ``results.json``: the library of
+"""Run configs through the training entry point and read back their ``results.json``: the library of
 ``tools/results_table.py`` and ``tools/sweep.py``.
 
 Each run trains in its own subprocess and ``OUTPUT_DIR``; :meth:`G2DATrainer.write_results` leaves
@@ -21,8 +21,8 @@ from .trainer import RESULTS_FILE
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-TRAIN_NET = os.path.join(REPO_ROOT, "tools", "train_net.py")
+#: Where the ``g2da_plugin`` package lives: the training subprocess imports it from there.
+PACKAGE_PARENT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 #: The protocol settings a table reports, in order, with their names.
 SETTINGS = OrderedDict([
@@ -67,7 +67,14 @@ def load_results(output_dir):
     return payload
 
 
-def run_config(config_file, output_dir, opts=(), rerun=False, train_net=TRAIN_NET, python=sys.executable):
+def train_command(config_file, output_dir, opts=(), resume=True, python=sys.executable):
+    """The command line that trains ``config_file`` into ``output_dir`` (``python -m
+    g2da_plugin.engine.train_net``; ``--resume`` continues an interrupted run)."""
+    return [python, "-m", "g2da_plugin.engine.train_net", "--config-file", config_file,
+            *(["--resume"] if resume else []), *[str(x) for x in opts], "OUTPUT_DIR", output_dir]
+
+
+def run_config(config_file, output_dir, opts=(), rerun=False, python=sys.executable):
     """Train and evaluate ``config_file`` into ``output_dir`` (plus ``KEY VALUE`` ``opts``) unless
     its ``results.json`` is there already; return that file's contents.
 
@@ -84,12 +91,12 @@ def run_config(config_file, output_dir, opts=(), rerun=False, train_net=TRAIN_NE
             return load_results(output_dir)
         os.remove(results_path)  # a failed rerun must not leave the old numbers behind
     os.makedirs(output_dir, exist_ok=True)
-    command = [python, train_net, "--config-file", config_file, *([] if rerun else ["--resume"]),
-               *[str(x) for x in opts], "OUTPUT_DIR", output_dir]
+    command = train_command(config_file, output_dir, opts, resume=not rerun, python=python)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (PACKAGE_PARENT, os.environ.get("PYTHONPATH")))))
     out_path = os.path.join(output_dir, "train_net.out")
     logger.info("%s: training into %s", config_file, output_dir)
     with open(out_path, "w") as out:
-        code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
     if code != 0:
         with open(out_path) as f:
             tail = "".join(f.readlines()[-15:])

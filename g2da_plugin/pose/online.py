@@ -18,7 +18,7 @@ Estimators are registered in :data:`POSE_ESTIMATOR_REGISTRY` and built from the 
   the estimator of the paper), run on the whole batch at ``ESTIMATOR.INPUT_SIZE``. Needs the pose
   extra (``tools/install_pose_extra.sh``). ``ESTIMATOR.WEIGHTS ""`` keeps random initial weights
   (timing only).
-- ``MeanPose``: a stand-in returning :data:`g2da_plugin.data.common.MEAN_POSE` for every image
+- ``MeanPose``: a stand-in returning :data:`g2da_plugin.data.keypoint_geometry.MEAN_POSE` for every image
   (tests, and a no-cost reference in timings).
 """
 
@@ -27,8 +27,7 @@ import torch.nn.functional as F
 
 from fastreid.utils.registry import Registry
 
-from ..data.common import MEAN_POSE
-from ..data.keypoints_io import NUM_KEYPOINTS
+from ..data.keypoint_geometry import MEAN_POSE, NUM_KEYPOINTS, heatmap_cells_to_pixels
 
 __all__ = ["POSE_ESTIMATOR_REGISTRY", "build_online_pose_estimator", "heatmaps_to_keypoints", "MeanPose", "HRNet"]
 
@@ -55,22 +54,15 @@ def _check_images(images):
 
 def heatmaps_to_keypoints(heatmaps, estimator_input_size, image_size):
     """Top-down heatmaps (B, 17, h, w) of images resized to ``estimator_input_size`` (H', W') ->
-    (B, 17, 3) ``[x, y, score]`` in the pixels of the ``image_size`` (H, W) images.
+    (B, 17, 3) ``[x, y, score]`` in the pixels of the ``image_size`` (H, W) images: mmpose's decoding
+    (:func:`g2da_plugin.pose.hrnet.decode_heatmaps`), then
+    :func:`~g2da_plugin.data.keypoint_geometry.heatmap_cells_to_pixels`; scores are the peaks
+    clipped to [0, 1]."""
+    from .hrnet import decode_heatmaps  # torch only; mmpose is not imported
 
-    mmpose's decoding (argmax + quarter-cell step, :func:`g2da_plugin.pose.hrnet.decode_heatmaps`);
-    heatmap cell j is estimator-input pixel ``stride * j`` in mmpose's convention, i.e.
-    ``stride * j + 0.5`` in the keypoints files', then scaled by W / W' (H / H') and clipped to the
-    image. Scores: the peaks clipped to [0, 1].
-    """
-    from ..pose.hrnet import decode_heatmaps  # torch only; mmpose is not imported
-
-    in_h, in_w = estimator_input_size
-    height, width = image_size
     coords, values = decode_heatmaps(heatmaps)
-    stride_x, stride_y = in_w / heatmaps.shape[-1], in_h / heatmaps.shape[-2]
-    xs = ((coords[..., 0] * stride_x + 0.5) * (width / in_w)).clamp(0, width)
-    ys = ((coords[..., 1] * stride_y + 0.5) * (height / in_h)).clamp(0, height)
-    return torch.stack([xs, ys, values.clamp(0, 1)], dim=-1)
+    xy = heatmap_cells_to_pixels(coords, heatmaps.shape[-2:], estimator_input_size, image_size)
+    return torch.cat([xy, values.clamp(0, 1)[..., None]], dim=-1)
 
 
 @POSE_ESTIMATOR_REGISTRY.register()
@@ -106,7 +98,7 @@ class HRNet:
         try:
             import mmpose  # noqa: F401
 
-            from ..pose.hrnet import HRNetEstimator
+            from .hrnet import HRNetEstimator
         except ImportError as e:
             raise ImportError(f"MODEL.POSE.ESTIMATOR.NAME HRNet needs mmpose ({e}); install the pose extra: "
                               f"bash tools/install_pose_extra.sh") from e

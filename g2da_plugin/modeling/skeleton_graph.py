@@ -1,5 +1,5 @@
-"""Pose-guided part features (Sec. III-A, Eq. 2): 17 COCO keypoints -> 13 nodes -> heatmaps at the
-feature map's resolution -> part features ``v_k = GAP(F * H_k)``.
+"""The skeleton graph of an image (Sec. III-A, Eq. 2): 17 COCO keypoints -> 13 part nodes -> heatmaps at
+the feature map's resolution -> part features ``v_k = GAP(F * H_k)``; the graph's node names and edges.
 
 One renderer serves both keypoint sources (keypoints cached per image and re-projected through the
 augmentation, or an online pose estimator run on the augmented batch): both give (B, 17, 3)
@@ -9,7 +9,7 @@ them onto the feature map's grid.
 The 13 part nodes (:data:`NODE_NAMES`): head, then left/right shoulder, elbow, wrist, hip, knee,
 ankle (COCO keypoints 5..16). The head merges COCO's five face points (nose, eyes, ears) into one
 node, as HOReID does (the pose-guided re-id code G2DA follows for its K = 13):
-:func:`keypoints_to_nodes13`. With the global feature in front, an image's graph has the 14 nodes
+:func:`keypoints_to_part_nodes`. With the global feature in front, an image's graph has the 14 nodes
 of :data:`GRAPH_NODE_NAMES` (node 0 = global); :data:`SKELETON_EDGES` are the body's natural links
 between them (for the MFA adjacency).
 
@@ -20,19 +20,24 @@ input pixels ``[j W/w, (j+1) W/w) x [i H/h, (i+1) H/h)``, its centre is at cell 
 
 import torch
 
-from ...data.keypoints_io import NUM_KEYPOINTS
+from ..data.keypoint_geometry import BODY_KEYPOINTS, FACE_KEYPOINTS, NUM_KEYPOINTS
 
 __all__ = [
+    "HEAD_MODES",
+    "HEATMAP_NORMS",
     "NODE_NAMES",
     "GRAPH_NODE_NAMES",
     "NUM_PARTS",
     "NUM_NODES",
     "SKELETON_EDGES",
-    "FACE_KEYPOINTS",
-    "keypoints_to_nodes13",
+    "keypoints_to_part_nodes",
     "render_heatmaps",
     "pool_parts",
 ]
+
+#: Values of ``MODEL.POSE.HEAD`` and ``MODEL.POSE.HEATMAP_NORM``.
+HEAD_MODES = ("mean", "nose")
+HEATMAP_NORMS = ("mean", "sum", "none")
 
 NODE_NAMES = (
     "head",
@@ -42,8 +47,6 @@ NODE_NAMES = (
 NUM_PARTS = len(NODE_NAMES)                       # K = 13
 GRAPH_NODE_NAMES = ("global",) + NODE_NAMES
 NUM_NODES = len(GRAPH_NODE_NAMES)                 # K + 1 = 14
-FACE_KEYPOINTS = (0, 1, 2, 3, 4)                  # COCO nose, left/right eye, left/right ear
-_BODY_KEYPOINTS = tuple(range(5, NUM_KEYPOINTS))  # COCO 5..16 -> part nodes 1..12
 
 _G = {name: index for index, name in enumerate(GRAPH_NODE_NAMES)}
 #: The body's natural links, as pairs of GRAPH node indices (0 = global, 1 = head, ...):
@@ -59,7 +62,7 @@ SKELETON_EDGES = tuple((_G[a], _G[b]) for a, b in (
 ))
 
 
-def keypoints_to_nodes13(keypoints, head="mean"):
+def keypoints_to_part_nodes(keypoints, head):
     """(B, 17, 3) COCO keypoints -> (B, 13, 3) part nodes ``[x, y, score]`` (order :data:`NODE_NAMES`).
 
     ``head="mean"``: the head node sits at the score-weighted mean of the five face points (their
@@ -80,10 +83,10 @@ def keypoints_to_nodes13(keypoints, head="mean"):
         head_node = torch.cat([xy, scores.amax(dim=1, keepdim=True)], dim=-1)
     else:
         raise ValueError(f"MODEL.POSE.HEAD must be 'mean' or 'nose', got {head!r}")
-    return torch.cat([head_node, keypoints[:, list(_BODY_KEYPOINTS)]], dim=1)
+    return torch.cat([head_node, keypoints[:, list(BODY_KEYPOINTS)]], dim=1)
 
 
-def render_heatmaps(keypoints, input_size, feature_size, sigma=1.0, norm="mean", use_scores=True):
+def render_heatmaps(keypoints, input_size, feature_size, sigma, norm, use_scores):
     """Gaussian heatmaps of ``keypoints`` on the feature map's grid: (B, K, h, w).
 
     Args:
@@ -93,8 +96,7 @@ def render_heatmaps(keypoints, input_size, feature_size, sigma=1.0, norm="mean",
         sigma: the Gaussian's standard deviation in feature-map cells (> 0).
         norm: "mean" -- each map's mean over the h*w cells equals the keypoint's weight, so
             ``pool_parts`` (a GAP) gives weight x the Gaussian-weighted average of F around the
-            keypoint, on the global GAP feature's scale (the default; see
-            :mod:`~g2da_plugin.modeling.pose_config`); "sum" -- each map sums to the weight; "none" --
+            keypoint, on the global GAP feature's scale (the default); "sum" -- each map sums to the weight; "none" --
             the raw Gaussian (value 1 at its centre) times the weight.
         use_scores: weight each map by the keypoint's score; otherwise by 1.
 
@@ -103,8 +105,8 @@ def render_heatmaps(keypoints, input_size, feature_size, sigma=1.0, norm="mean",
     normalise over the grid itself, so a keypoint near the border keeps its full weight.
     Gradients do not flow into the keypoints' positions (they come from a frozen estimator).
     """
-    if norm not in ("mean", "sum", "none"):
-        raise ValueError(f"MODEL.POSE.HEATMAP_NORM must be 'mean', 'sum' or 'none', got {norm!r}")
+    if norm not in HEATMAP_NORMS:
+        raise ValueError(f"MODEL.POSE.HEATMAP_NORM must be one of {HEATMAP_NORMS}, got {norm!r}")
     if not sigma > 0:
         raise ValueError(f"MODEL.POSE.SIGMA must be > 0, got {sigma}")
     if keypoints.dim() != 3 or keypoints.shape[-1] != 3:

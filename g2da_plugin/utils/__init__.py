@@ -1,0 +1,1 @@
+"""Helpers below every layer (data, modeling, evaluation, engine): files written atomically."""
