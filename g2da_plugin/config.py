@@ -21,8 +21,8 @@ def add_g2da_config(cfg):
     # RegDB train/test split (1..10): one model is trained and tested per trial.
     cfg.DATASETS.REGDB_TRIAL = 1
 
-    # Random grayscale of training images (RGB loses its hue, IR is unchanged); not in the paper.
     cfg.INPUT.GRAYSCALE = CN()
+    # Random grayscale of training images (RGB loses its hue, IR is unchanged); not in the paper.
     cfg.INPUT.GRAYSCALE.ENABLED = False
     # Probability of turning a training image gray.
     cfg.INPUT.GRAYSCALE.PROB = 0.5

@@ -21,93 +21,17 @@ the MeanPose stand-in, which costs nothing and so measures only the heatmap code
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, REPO)
 
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
 
-import g2da_plugin  # noqa: E402,F401
-from fastreid.config import get_cfg  # noqa: E402
-from fastreid.modeling.meta_arch import build_model  # noqa: E402
+import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes, registers the models)
+from g2da_plugin.engine.benchmark_pose_modes import BenchmarkSetup, benchmark_pose_modes  # noqa: E402
 
-from g2da_plugin.config import add_g2da_config  # noqa: E402
-from g2da_plugin.modeling.pose_config import add_pose_config  # noqa: E402
-from g2da_plugin.modeling.pose_estimator import MeanPose  # noqa: E402
-
-
-class NodeLoss(nn.Module):
-    """A stand-in for the graph losses: keeps the part features in the backward pass."""
-
-    def forward(self, outputs, batched_inputs):
-        return {"loss_nodes": outputs["nodes"].pow(2).mean() * 1e-4}
-
-
-def make_cfg(args, arch, mode="cached", estimator="HRNet"):
-    cfg = get_cfg()
-    add_g2da_config(cfg)
-    add_pose_config(cfg)
-    cfg.merge_from_file(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "projects", "G2DA", "configs",
-                                     "Base-G2DA.yml"))
-    feat_dim = 512 if args.depth in ("18x", "34x") else 2048
-    cfg.merge_from_list([
-        "MODEL.META_ARCHITECTURE", arch, "MODEL.DEVICE", args.device, "MODEL.BACKBONE.DEPTH", args.depth,
-        "MODEL.BACKBONE.FEAT_DIM", str(feat_dim), "MODEL.BACKBONE.PRETRAIN", "False",
-        "MODEL.HEADS.NUM_CLASSES", str(args.batch // (2 * args.instances)),
-        "INPUT.SIZE_TRAIN", str(list(args.size)), "MODEL.POSE.MODE", mode, "MODEL.POSE.ESTIMATOR.NAME", estimator,
-        "MODEL.POSE.ESTIMATOR.INPUT_SIZE", str(list(args.estimator_size)),
-        "MODEL.POSE.ESTIMATOR.FLIP_TEST", str(args.estimator_flip),
-    ])
-    return cfg
-
-
-def make_batch(args):
-    g = torch.Generator().manual_seed(0)
-    height, width = args.size
-    ids = args.batch // (2 * args.instances)
-    images = torch.randint(0, 256, (args.batch, 3, height, width), generator=g).float()
-    targets = torch.arange(ids).repeat_interleave(2 * args.instances)
-    modalities = torch.tensor(([0] * args.instances + [1] * args.instances) * ids)
-    keypoints = MeanPose()(images)
-    keypoints[..., :2] += torch.randn(keypoints.shape[:-1] + (2,), generator=g) * 3
-    return {"images": images, "targets": targets, "modalities": modalities, "keypoints": keypoints}
-
-
-def make_step(model, batch, args):
-    """One training step of ``model`` on ``batch`` (a closure)."""
-    model.train()
-    if hasattr(model, "pose_mode"):
-        model.loss_modules["nodes"] = NodeLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    batch = {k: v.to(args.device) for k, v in batch.items()}
-
-    def step():
-        losses = model(batch)
-        optimizer.zero_grad(set_to_none=True)
-        sum(losses.values()).backward()
-        optimizer.step()
-        if args.device.startswith("cuda"):
-            torch.cuda.synchronize()
-
-    return step
-
-
-def time_round_robin(steps, args):
-    """Median seconds per step of each mode. The modes take turns step by step, so a machine whose
-    load drifts (shared CPUs) slows them alike."""
-    for step in steps.values():
-        for _ in range(args.warmup):
-            step()
-    times = {mode: [] for mode in steps}
-    for _ in range(args.iters):
-        for mode, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[mode].append(time.perf_counter() - start)
-    return {mode: statistics.median(t) for mode, t in times.items()}
+BASE_CONFIG = os.path.join(REPO, "projects", "G2DA", "configs", "Base-G2DA.yml")
 
 
 def main(argv=None):
@@ -128,37 +52,10 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     if args.batch % (2 * args.instances):
         parser.error("--batch must be a multiple of 2 x --instances")
-
-    estimator = "HRNet"
-    try:
-        import mmpose  # noqa: F401
-        estimator_note = (f"mmpose {mmpose.__version__} HRNet-w32 COCO, RANDOM weights, input "
-                          f"{args.estimator_size[0]}x{args.estimator_size[1]}, flip test {args.estimator_flip}")
-    except ImportError:
-        estimator = "MeanPose"
-        estimator_note = ("MeanPose stand-in (mmpose is not installed: bash tools/install_pose_extra.sh); "
-                          "online then measures only the heatmap code, not a pose network")
-
-    batch = make_batch(args)
-    print(f"device {args.device} ({torch.get_num_threads()} threads), two-stream ResNet depth {args.depth}, input "
-          f"{args.size[0]}x{args.size[1]}, batch {args.batch}, {args.iters} timed steps after {args.warmup} warm-up")
-    print(f"online estimator: {estimator_note}")
-    steps = {}
-    for mode in args.modes:
-        torch.manual_seed(0)
-        if mode == "baseline":
-            model = build_model(make_cfg(args, "CrossModalityBaseline"))
-        else:
-            model = build_model(make_cfg(args, "PosePartBaseline", mode=mode, estimator=estimator))
-        steps[mode] = make_step(model, batch, args)
-    seconds = time_round_robin(steps, args)
-    results = {}
-    for mode, s in seconds.items():
-        results[mode] = args.batch / s
-        print(f"{mode:9s} {results[mode]:8.2f} images/s  (median {s:.3f} s/step)", flush=True)
-    if "cached" in results and "online" in results:
-        print(f"online / cached throughput: {results['online'] / results['cached']:.3f}")
-    return results
+    setup = BenchmarkSetup(base_config=BASE_CONFIG, depth=args.depth, size=tuple(args.size), batch=args.batch,
+                           instances=args.instances, iters=args.iters, warmup=args.warmup, device=args.device,
+                           estimator_size=tuple(args.estimator_size), estimator_flip=args.estimator_flip)
+    return benchmark_pose_modes(setup, args.modes)
 
 
 if __name__ == "__main__":

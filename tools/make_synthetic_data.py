@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Write the synthetic SYSU-MM01 and RegDB look-alikes (see g2da_plugin/data/synthetic.py).
+"""Write the synthetic SYSU-MM01 and RegDB look-alikes (see g2da_plugin/data/synthetic/).
 
     python tools/make_synthetic_data.py --output datasets/synthetic --seed 0
         [--sysu-train-ids 48] [--sysu-val-ids 16] [--sysu-test-ids 32] [--sysu-images-per-cam 2 5]
@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from g2da_plugin.data.synthetic import (  # noqa: E402
-    REGDB_TRIALS, SYSU_CAMERAS, make_synthetic_regdb, make_synthetic_sysu,
+    describe_regdb, describe_sysu, make_synthetic_regdb, make_synthetic_sysu,
 )
 
 
@@ -33,37 +33,6 @@ def parse_args(argv=None):
     parser.add_argument("--regdb-ids", type=int, default=40)
     parser.add_argument("--regdb-images-per-modality", type=int, default=10)
     return parser.parse_args(argv)
-
-
-def _count_files(folder):
-    return len(os.listdir(folder)) if os.path.isdir(folder) else 0
-
-
-def describe_sysu(path):
-    """Images per split and modality, read back from disk as a loader would."""
-    lines = []
-    for split in ("train", "val", "test"):
-        with open(os.path.join(path, "exp", f"{split}_id.txt")) as f:
-            ids = [int(token) for token in f.read().split(",")]
-        counts = {"rgb": 0, "ir": 0}
-        for camera in SYSU_CAMERAS.values():
-            counts[camera.modality] += sum(_count_files(os.path.join(path, camera.name, f"{pid:04d}")) for pid in ids)
-        lines.append(f"  {split}: {len(ids)} ids, {counts['rgb']} RGB + {counts['ir']} IR images")
-    return lines
-
-
-def describe_regdb(path):
-    lines = []
-    for modality in ("Visible", "Thermal"):
-        folder = os.path.join(path, modality)
-        ids = os.listdir(folder)
-        lines.append(f"  {modality}: {len(ids)} ids, {sum(_count_files(os.path.join(folder, i)) for i in ids)} images")
-    trial = REGDB_TRIALS[0]
-    for split in ("train", "test"):
-        with open(os.path.join(path, "idx", f"{split}_visible_{trial}.txt")) as f:
-            labels = {line.split()[1] for line in f if line.strip()}
-        lines.append(f"  trial {trial} {split}: {len(labels)} ids (trials {REGDB_TRIALS[0]}..{REGDB_TRIALS[-1]})")
-    return lines
 
 
 def main(argv=None):

@@ -6,8 +6,8 @@
         [--output-root logs/benchmark] [--dataset-root DIR] [--regdb-trials 1 2 ... 10] \\
         [--reported] [--rerun] [--opts KEY VALUE ...]
 
-Each config trains through tools/train_net.py into ``<output-root>/<folder>/<name>`` (RegDB:
-one run per ``--regdb-trials`` split, in ``.../trial<N>``); a run that has its ``results.json``
+Each config trains (``python -m g2da_plugin.engine.train_net``) into ``<output-root>/<folder>/<name>``
+(RegDB: one run per ``--regdb-trials`` split, in ``.../trial<N>``); a run that has its ``results.json``
 is not trained again (``--rerun`` forces it), an interrupted one resumes. Rows: R1, R10, R20, mAP,
 mINP for SYSU-MM01 all-search and indoor-search single-shot (mean ± std over the gallery draws) or
 RegDB both directions (mean ± std over the trials), and the training time. ``--reported`` adds the
@@ -24,8 +24,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes)
-from g2da_plugin.engine.benchmark import (SETTINGS, reported_table, results_table, run_config,  # noqa: E402
-                                          run_dir)
+from g2da_plugin.engine.experiments import run_dir, write_results_table  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -57,40 +56,15 @@ def parse_args(argv=None):
     return args
 
 
-def method_runs(args, config_file):
-    """Every run of one config: one, or one per RegDB trial."""
-    opts = list(args.opts) + (["DATASETS.ROOT", args.dataset_root] if args.dataset_root else [])
-    output_dir = run_dir(args.output_root, config_file)
-    if not args.regdb_trials:
-        return [run_config(config_file, output_dir, opts, rerun=args.rerun)]
-    return [run_config(config_file, os.path.join(output_dir, f"trial{t}"), opts + ["DATASETS.REGDB_TRIAL", t],
-                       rerun=args.rerun) for t in args.regdb_trials]
-
-
-def caption(methods, command):
-    roots = sorted({run["dataset_root"] for _, runs in methods for run in runs})
-    return (f"Cross-modality results (%) made by `{command}`, on `DATASETS.ROOT` {', '.join(roots)}. "
-            "SYSU: mean ± std over the gallery draws; RegDB: one model per trial split, mean ± std over "
-            "the splits when several. Training time: wall time of training with its evaluations, all "
-            "runs of the row together.")
-
-
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    names = args.names or args.configs
-    methods = [(name, method_runs(args, config)) for name, config in zip(names, args.configs)]
-    parts = [caption(methods, "python tools/results_table.py " + shlex.join(str(a) for a in argv)),
-             results_table(methods)]
-    if args.reported:
-        settings = [s for s in SETTINGS if any(f"{s}/R1" in scores for _, runs in methods
-                                               for scores in runs[0]["results"].values())]
-        parts.append("Reported in the paper (not measured here):\n\n" + reported_table(settings))
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    with open(args.output, "w") as f:
-        f.write("\n\n".join(parts) + "\n")
-    print(open(args.output).read())
+    opts = list(args.opts) + (["DATASETS.ROOT", args.dataset_root] if args.dataset_root else [])
+    text = write_results_table(args.configs, args.output, names=args.names, output_root=args.output_root,
+                               opts=opts, regdb_trials=args.regdb_trials, reported=args.reported, rerun=args.rerun,
+                               command="python tools/results_table.py " + shlex.join(str(a) for a in argv))
+    print(text)
 
 
 if __name__ == "__main__":

@@ -168,3 +168,38 @@ def reported_table(settings):
         parts.append("Ablation reported in the paper (SYSU all-search single-shot):\n\n" +
                      tabulate(ablation, headers=["model", "R1", "mAP"], tablefmt="pipe", disable_numparse=True))
     return "\n\n".join(parts)
+
+
+def method_runs(config_file, output_root, opts=(), regdb_trials=None, rerun=False):
+    """Every run of one config: one, or one per RegDB trial (into ``.../trial<N>``)."""
+    output_dir = run_dir(output_root, config_file)
+    if not regdb_trials:
+        return [run_config(config_file, output_dir, opts, rerun=rerun)]
+    return [run_config(config_file, os.path.join(output_dir, f"trial{t}"), list(opts) + ["DATASETS.REGDB_TRIAL", t],
+                       rerun=rerun) for t in regdb_trials]
+
+
+def table_caption(methods, command):
+    """The sentence above a results table: the command that made it and how to read it."""
+    roots = sorted({run["dataset_root"] for _, runs in methods for run in runs})
+    return (f"Cross-modality results (%) made by `{command}`, on `DATASETS.ROOT` {', '.join(roots)}. "
+            "SYSU: mean ± std over the gallery draws; RegDB: one model per trial split, mean ± std over "
+            "the splits when several. Training time: wall time of training with its evaluations, all "
+            "runs of the row together.")
+
+
+def write_results_table(configs, output, names=None, output_root="logs/benchmark", opts=(), regdb_trials=None,
+                        reported=False, rerun=False, command=""):
+    """Train (or reuse) every config, write the markdown table to ``output`` and return its text."""
+    methods = [(name, method_runs(config, output_root, opts, regdb_trials, rerun))
+               for name, config in zip(names or configs, configs)]
+    parts = [table_caption(methods, command), results_table(methods)]
+    if reported:
+        settings = [s for s in SETTINGS if any(f"{s}/R1" in scores for _, runs in methods
+                                               for scores in runs[0]["results"].values())]
+        parts.append("Reported in the paper (not measured here):\n\n" + reported_table(settings))
+    text = "\n\n".join(parts) + "\n"
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output, "w") as f:
+        f.write(text)
+    return text

@@ -1,5 +1,5 @@
-"""Keypoints files: round trip, determinism, validation errors, atomic writes, flips, and the
-resumable writer that tools/extract_keypoints.py uses."""
+"""Keypoints files: round trip, determinism, validation errors, atomic writes, and the resumable writer
+that the keypoint extraction uses."""
 
 import json
 import os
@@ -7,11 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from g2da_plugin.data import keypoints_io, synthetic
-from g2da_plugin.data.keypoints_io import (
-    COCO_FLIP_INDEX, COCO_FLIP_PAIRS, COCO_KEYPOINT_NAMES, KeypointsWriter, flip_keypoints, load_keypoints,
-    read_keypoints_source, save_keypoints,
-)
+from g2da_plugin.data import keypoints_io
+from g2da_plugin.data.keypoints_io import KeypointsWriter, load_keypoints, read_keypoints_source, save_keypoints
 
 # Written out here rather than imported, so a wrong order in the module is caught.
 COCO_NAMES = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
@@ -26,16 +23,6 @@ def random_keypoints(rng, n=3):
 
 def leftovers(folder):
     return [name for name in os.listdir(folder) if name.startswith(".tmp-")]
-
-
-def test_constants():
-    assert list(COCO_KEYPOINT_NAMES) == COCO_NAMES
-    assert COCO_FLIP_PAIRS == ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
-    for k, j in enumerate(COCO_FLIP_INDEX):   # a flip maps each left name onto its right name
-        assert COCO_NAMES[j].replace("left", "X").replace("right", "left").replace("X", "right") == COCO_NAMES[k]
-    # The synthetic generator re-exports the same objects.
-    for name in ("load_keypoints", "save_keypoints", "COCO_KEYPOINT_NAMES", "KEYPOINTS_FORMAT", "KEYPOINTS_FILENAME"):
-        assert getattr(synthetic, name) is getattr(keypoints_io, name)
 
 
 def test_round_trip_and_determinism(tmp_path):
@@ -128,17 +115,6 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
         save_keypoints(path, random_keypoints(np.random.default_rng(3)), "unit-test")
     assert path.read_bytes() == before
     assert leftovers(tmp_path) == []
-
-
-def test_flip_keypoints():
-    rng = np.random.default_rng(4)
-    keypoints = np.concatenate([rng.uniform(0, 64, (2, 17, 2)), rng.uniform(0, 1, (2, 17, 1))], axis=-1)
-    flipped = flip_keypoints(keypoints, 64)
-    np.testing.assert_allclose(flip_keypoints(flipped, 64), keypoints)
-    np.testing.assert_allclose(flipped[:, 1, 0], 64 - keypoints[:, 2, 0])   # left eye <- right eye, mirrored
-    np.testing.assert_allclose(flipped[:, 0], [[64 - x, y, v] for x, y, v in keypoints[:, 0]])   # nose stays
-    # The centre of the top-left pixel (0.5) maps to the centre of the top-right pixel.
-    assert flip_keypoints(np.full((17, 3), 0.5), 64)[0, 0] == 63.5
 
 
 def test_writer_saves_resumes_and_refuses_other_sources(tmp_path):

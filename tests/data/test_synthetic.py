@@ -12,13 +12,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from g2da_plugin.data import synthetic
+from g2da_plugin.data.keypoints_io import load_keypoints, save_keypoints
 from g2da_plugin.data.synthetic import (
-    BACKGROUND, OCCLUDER, load_keypoints, make_synthetic_regdb, make_synthetic_sysu, render_regdb_sample,
-    render_sysu_sample, save_keypoints,
+    MARKER_FILENAME, make_synthetic_regdb, make_synthetic_sysu, render_regdb_sample, render_sysu_sample,
 )
+from g2da_plugin.data.synthetic.colours import WARDROBE, WARDROBE_JITTER
+from g2da_plugin.data.synthetic.identities import draw_identity
+from g2da_plugin.data.synthetic.materials import BACKGROUND, OCCLUDER, TOP_A
+from g2da_plugin.data.synthetic.random_streams import random_stream
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Written out here rather than imported, so a wrong order in the module is caught.
 COCO_NAMES = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
@@ -345,17 +348,17 @@ def test_command_line_tool_writes_and_describes_the_datasets(tmp_path, capsys):
     assert str(tmp_path / "SYSU-MM01") in output and str(tmp_path / "RegDB") in output
     assert re.search(r"test: 1 ids, \d+ RGB \+ \d+ IR images", output)
     assert "Visible: 2 ids, 2 images" in output
-    marker = json.loads((tmp_path / "RegDB" / synthetic.MARKER_FILENAME).read_text())
+    marker = json.loads((tmp_path / "RegDB" / MARKER_FILENAME).read_text())
     assert marker["seed"] == 3 and marker["params"] == {"num_ids": 2, "images_per_modality": 1}
 
 
 def test_clothing_colours_are_shared_so_colour_alone_does_not_identify():
     """96 people, but their top colours fall into the wardrobe's 10 families: every family is worn by
     several people, and each person's colour stays within the jitter of its family."""
-    tops = np.array([synthetic.draw_identity(synthetic._rng(0, "SYSU-MM01", "identity", pid), pid).rgb[synthetic.TOP_A]
+    tops = np.array([draw_identity(random_stream(0, "SYSU-MM01", "identity", pid), pid).rgb[TOP_A]
                      for pid in range(1, 97)])
-    nearest = np.linalg.norm(tops[:, None] - synthetic.WARDROBE[None], axis=2)
+    nearest = np.linalg.norm(tops[:, None] - WARDROBE[None], axis=2)
     family = nearest.argmin(axis=1)
-    assert (nearest.min(axis=1) <= math.sqrt(3) * synthetic.WARDROBE_JITTER + 1e-9).all()
+    assert (nearest.min(axis=1) <= math.sqrt(3) * WARDROBE_JITTER + 1e-9).all()
     counts = Counter(family.tolist())
-    assert len(counts) == len(synthetic.WARDROBE) and min(counts.values()) >= 3, counts
+    assert len(counts) == len(WARDROBE) and min(counts.values()) >= 3, counts

@@ -1,39 +1,26 @@
-"""Keypoints through the data path: joint image+keypoint transforms, the dataset's "keypoints",
-missing keypoints (error / mean pose), and the loaders reading a dataset's keypoints file."""
-
-import logging
-import os
+"""Joint image+keypoint transforms (g2da_plugin/data/transforms.py): the same images as FastReID's
+transforms, keypoints that stay on the pixels they mark through resize, pad, crop and flip, and the
+augmentations that cannot carry keypoints refused."""
 
 import numpy as np
 import pytest
 import torch
+from fastreid.data.transforms import build_transforms
 from PIL import Image
 
-import g2da_plugin  # noqa: F401
-from fastreid.config import get_cfg
-from fastreid.data.transforms import build_transforms
-
-from g2da_plugin.config import add_g2da_config
-from g2da_plugin.data.build import build_cross_modality_test_loader, build_cross_modality_train_set
-from g2da_plugin.data.common import MEAN_POSE, CrossModalityDataset, MissingKeypointsError
-from g2da_plugin.data.keypoints_io import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, load_keypoints, save_keypoints
+from g2da_plugin.data.keypoint_geometry import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, MEAN_POSE, flip_keypoints
 from g2da_plugin.data.transforms import (
     JointCompose, JointPad, JointRandomCrop, JointRandomHorizontalFlip, JointResize, JointToTensor,
-    build_joint_transforms, flip_keypoints_tensor,
+    build_joint_transforms,
 )
-from g2da_plugin.modeling.heads.pose_parts import render_heatmaps
-from g2da_plugin.modeling.pose_config import add_pose_config
+from g2da_plugin.modeling.skeleton_graph import render_heatmaps
+from tests.helpers import make_cfg
 
 LEFT_SHOULDER, RIGHT_SHOULDER = COCO_KEYPOINT_NAMES.index("left_shoulder"), COCO_KEYPOINT_NAMES.index("right_shoulder")
 
-
-def make_cfg(*opts):
-    cfg = get_cfg()
-    add_g2da_config(cfg)
-    add_pose_config(cfg)
-    cfg.merge_from_list(["INPUT.SIZE_TRAIN", "[64,32]", "INPUT.SIZE_TEST", "[64,32]", "INPUT.PADDING.ENABLED", "True",
-                         "INPUT.PADDING.SIZE", "5", "INPUT.FLIP.ENABLED", "True", *opts])
-    return cfg
+#: 64 x 32 inputs, pad 5 + random crop back, random flip: every geometric augmentation with a joint version.
+AUGMENTATION = {"INPUT.SIZE_TRAIN": [64, 32], "INPUT.SIZE_TEST": [64, 32], "INPUT.PADDING.ENABLED": True,
+                "INPUT.PADDING.SIZE": 5, "INPUT.FLIP.ENABLED": True}
 
 
 def blob_image(width, height, points):
@@ -65,7 +52,8 @@ def frontal_keypoints(width, height):
 
 
 def test_same_images_as_fastreid_transforms_for_the_same_seed():
-    cfg = make_cfg("INPUT.CJ.ENABLED", "True", "INPUT.CJ.PROB", "0.5", "INPUT.REA.ENABLED", "True")
+    cfg = make_cfg(overrides={**AUGMENTATION, "INPUT.CJ.ENABLED": True, "INPUT.CJ.PROB": 0.5,
+                              "INPUT.REA.ENABLED": True})
     rng = np.random.default_rng(0)
     image = Image.fromarray(rng.integers(0, 256, (90, 40, 3), dtype=np.uint8))
     ours, theirs = build_joint_transforms(cfg, is_train=True), build_transforms(cfg, is_train=True)
@@ -90,7 +78,7 @@ def test_keypoint_stays_on_its_blob_and_under_its_heatmap_peak(seed):
     kps[:, 2] = 1.0
     k = int(rng.integers(0, 17))
     image = blob_image(width, height, [(kps[k, 0], kps[k, 1], 255)])
-    transform = build_joint_transforms(make_cfg(), is_train=True)
+    transform = build_joint_transforms(make_cfg(overrides=AUGMENTATION), is_train=True)
     torch.manual_seed(seed)
     out_image, out_kps = transform(image, kps)
     assert out_image.shape == (3, 64, 32)
@@ -102,7 +90,7 @@ def test_keypoint_stays_on_its_blob_and_under_its_heatmap_peak(seed):
     best = min(distances, key=distances.get)
     assert distances[best] <= 0.1, (distances, blob, out_kps[list(candidates)])
     # its heatmap (feature stride 4) peaks on the cell under the blob, within one cell
-    heatmaps = render_heatmaps(out_kps[None], (64, 32), (16, 8), sigma=1.0, norm="mean")[0]
+    heatmaps = render_heatmaps(out_kps[None], (64, 32), (16, 8), sigma=1.0, norm="mean", use_scores=True)[0]
     peak = torch.nonzero(heatmaps[best] == heatmaps[best].max())[0].float()  # (row, col)
     blob_cell = torch.stack([blob[1] / 4, blob[0] / 4]).floor()
     assert (peak - blob_cell).abs().max() <= 1
@@ -147,90 +135,27 @@ def test_flip_swaps_left_and_right():
     scored[:, 2] = np.linspace(0, 1, 17)
     _, flipped_scored = JointCompose([JointRandomHorizontalFlip(p=1.0)])(image, scored)
     assert np.allclose(flipped_scored[:, 2], scored[list(COCO_FLIP_INDEX), 2])
-    # flipping twice is the identity; the tensor helper agrees with the transform
-    twice = flip_keypoints_tensor(flip_keypoints_tensor(torch.as_tensor(kps), width), width)
-    assert torch.allclose(twice, torch.as_tensor(kps))
-    assert torch.allclose(flip_keypoints_tensor(torch.as_tensor(kps), width), flipped_kps)
+    # flip_keypoints on a tensor (the keypoints of a flipped batch) agrees with the transform
+    assert torch.allclose(flip_keypoints(torch.as_tensor(kps), width), flipped_kps)
 
 
 def test_no_keypoints_means_image_only_and_inputs_are_not_modified():
     image = blob_image(40, 90, [(10.5, 10.5, 255)])
     kps = frontal_keypoints(40, 90)
     before = kps.copy()
-    transform = build_joint_transforms(make_cfg(), is_train=True)
+    transform = build_joint_transforms(make_cfg(overrides=AUGMENTATION), is_train=True)
     out_image, out_kps = transform(image, None)
     assert out_kps is None and out_image.shape == (3, 64, 32)
     transform(image, kps)
     assert np.array_equal(kps, before)
 
 
-@pytest.mark.parametrize("key", ["INPUT.AFFINE.ENABLED", "INPUT.CROP.ENABLED"])
-def test_unsupported_geometric_augmentation_is_refused(key):
-    with pytest.raises(ValueError, match=key.replace(".", r"\.")):
-        build_joint_transforms(make_cfg(key, "True"), is_train=True)
-
-
-# ------------------------------------------------------------------ dataset and loaders
-
-def _write_images(folder, n):
-    items = []
-    for i in range(n):
-        path = os.path.join(folder, f"img{i}.png")
-        blob_image(30 + i, 70, [(10.5, 20.5, 255)]).save(path)
-        items.append((path, f"d_{i % 2}", "d_c1", i % 2))
-    return items
-
-
-def test_missing_keypoints_error_names_the_image_and_the_file(tmp_path):
-    items = _write_images(tmp_path, 3)
-    keypoints = {items[0][0]: frontal_keypoints(30, 70), items[2][0]: frontal_keypoints(32, 70)}
-    transform = build_joint_transforms(make_cfg(), is_train=False)
-    with pytest.raises(MissingKeypointsError, match=r"img1\.png.*kp\.json.*1 of 3"):
-        CrossModalityDataset(items, transform, keypoints=keypoints, missing="error", keypoints_file="kp.json")
-
-
-def test_mean_pose_fallback_is_counted_and_logged(tmp_path, caplog):
-    items = _write_images(tmp_path, 3)
-    keypoints = {items[0][0]: frontal_keypoints(30, 70)}
-    transform = build_joint_transforms(make_cfg(), is_train=False)
-    with caplog.at_level(logging.WARNING):
-        dataset = CrossModalityDataset(items, transform, keypoints=keypoints, missing="mean_pose",
-                                       keypoints_file="kp.json", mean_pose_score=0.5)
-    assert dataset.num_mean_pose == 2
-    assert "2 of 3 images have no keypoints in kp.json" in caplog.text
-    sample = dataset[1]                                     # 31 x 70 image resized to 32 x 64
-    expected = np.stack([MEAN_POSE[:, 0] * 32, MEAN_POSE[:, 1] * 64], axis=1)
-    assert np.allclose(sample["keypoints"][:, :2].numpy(), expected, atol=1e-4)
-    assert torch.all(sample["keypoints"][:, 2] == 0.5)
-    assert sample["images"].shape == (3, 64, 32)
-    assert np.allclose(dataset[0]["keypoints"].numpy()[:, 0], frontal_keypoints(30, 70)[:, 0] * 32 / 30, atol=1e-4)
-
-
-def test_loaders_carry_the_datasets_keypoints(synthetic_root, tmp_path):
-    cfg = make_cfg("DATASETS.ROOT", synthetic_root, "DATASETS.NAMES", '("SYSUMM01_CM",)', "INPUT.KEYPOINTS.ENABLED",
-                   "True", "INPUT.FLIP.ENABLED", "False", "INPUT.PADDING.ENABLED", "False", "DATALOADER.NUM_WORKERS", "0")
-    train_set = build_cross_modality_train_set(cfg)
-    table = load_keypoints(os.path.join(synthetic_root, "SYSU-MM01", "keypoints.json"))
-    sysu = os.path.join(synthetic_root, "SYSU-MM01")
-    for index in (0, len(train_set) - 1):
-        sample = train_set[index]
-        original = table[os.path.relpath(sample["img_paths"], sysu)]
-        width, height = Image.open(sample["img_paths"]).size
-        expected = original * np.array([32 / width, 64 / height, 1], np.float32)
-        assert torch.allclose(sample["keypoints"], torch.as_tensor(expected), atol=1e-4)
-    loader, num_query, _ = build_cross_modality_test_loader(cfg, "SYSUMM01_CM")
-    batch = next(iter(loader))
-    assert batch["keypoints"].shape == (len(batch["images"]), 17, 3)
-
-    # a keypoints file without one of the training images: the error names the image and the file
-    dropped = os.path.relpath(train_set.img_items[0][0], sysu)
-    del table[dropped]
-    save_keypoints(tmp_path / "partial.json", table, "test")
-    cfg.INPUT.KEYPOINTS.FILE = str(tmp_path / "partial.json")
-    with pytest.raises(MissingKeypointsError, match=r"no keypoints for image \S*" + dropped + r" in \S*partial\.json"):
-        build_cross_modality_train_set(cfg)
-    cfg.INPUT.KEYPOINTS.MISSING = "mean_pose"
-    assert build_cross_modality_train_set(cfg).num_mean_pose == 1
-    cfg.INPUT.KEYPOINTS.FILE = "keypoints_nowhere.json"
-    with pytest.raises(FileNotFoundError, match="keypoints_nowhere.json"):
-        build_cross_modality_train_set(cfg)
+@pytest.mark.parametrize("keys, named", [
+    ({"INPUT.AFFINE.ENABLED": True}, "INPUT.AFFINE.ENABLED"),
+    ({"INPUT.CROP.ENABLED": True}, "INPUT.CROP.ENABLED"),
+    ({"INPUT.AUTOAUG.ENABLED": True, "INPUT.AUTOAUG.PROB": 0.5}, "INPUT.AUTOAUG.ENABLED"),
+    ({"INPUT.AUGMIX.ENABLED": True, "INPUT.AUGMIX.PROB": 0.5}, "INPUT.AUGMIX.ENABLED"),
+])
+def test_unsupported_geometric_augmentation_is_refused(keys, named):
+    with pytest.raises(ValueError, match=named.replace(".", r"\.")):
+        build_joint_transforms(make_cfg(overrides={**AUGMENTATION, **keys}), is_train=True)

@@ -1,33 +1,25 @@
-"""FastReID's baselines on the cross-modality protocol (configs/), results.json, the results-table
-and sweep tools (g2da_plugin/engine/benchmark.py, tools/results_table.py, tools/sweep.py)."""
+"""FastReID's baselines on the cross-modality protocol (configs/), results.json, the results table and
+the sweep (g2da_plugin/engine/experiments.py, g2da_plugin/engine/sweep.py)."""
 
 import argparse
 import glob
-import importlib.util
 import json
 import os
 import re
+import stat
 
 import pytest
 import torch
 import torchvision
 
-import g2da_plugin  # noqa: F401
 from g2da_plugin.data.synthetic import make_synthetic_sysu
-from g2da_plugin.engine import G2DATrainer, setup_cfg
-from g2da_plugin.engine.benchmark import reported_table, results_table, run_config, run_dir
-from test_train_end_to_end import tiny_opts
+from g2da_plugin.engine import G2DATrainer, setup_cfg, sweep
+from g2da_plugin.engine.experiments import reported_table, results_table, run_config, run_dir, write_results_table
+from g2da_plugin.engine.train_net import run as train_net
+from tests.helpers import ROOT, TINY_TRAINING, command_line
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYNTHETIC_BASELINES = sorted(glob.glob(os.path.join(ROOT, "configs", "Synthetic", "*.yml")))
 R50_BASELINES = sorted(glob.glob(os.path.join(ROOT, "configs", "*", "*_R50.yml")))
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"{name}_under_test", os.path.join(ROOT, "tools", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def table_rows(markdown):
@@ -101,14 +93,13 @@ def data_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(data_root, tmp_path_factory):
-    """Each synthetic baseline trained for one tiny epoch through tools/train_net.py (in this process,
-    to spare three interpreter starts), into the directories tools/results_table.py uses."""
-    train_net = load_tool("train_net")
+    """Each synthetic baseline trained for one tiny epoch through the training entry point (in this
+    process, to spare three interpreter starts), into the directories the results table uses."""
     output_root = str(tmp_path_factory.mktemp("runs"))
-    smaller = {"INPUT.SIZE_TRAIN": "[32,16]", "INPUT.SIZE_TEST": "[32,16]"}
     for config in SYNTHETIC_BASELINES:
-        opts = tiny_opts(data_root, run_dir(output_root, config), epochs=1, **smaller)
-        train_net.run(["--config-file", config, *opts])
+        opts = {**TINY_TRAINING, "DATASETS.ROOT": data_root, "OUTPUT_DIR": run_dir(output_root, config),
+                "SOLVER.MAX_EPOCH": 1, "TEST.EVAL_PERIOD": 1, "INPUT.SIZE_TRAIN": [32, 16], "INPUT.SIZE_TEST": [32, 16]}
+        train_net(["--config-file", config, *command_line(opts)])
     return output_root
 
 
@@ -141,10 +132,10 @@ def test_baselines_train_and_write_results_json(trained, data_root, name):
         assert 'Freeze layer group "backbone"' in log
 
 
-def test_results_table_tool_reuses_finished_runs(trained, tmp_path):
+def test_results_table_reuses_finished_runs(trained, tmp_path):
     output = tmp_path / "table.md"
-    load_tool("results_table").main(["--configs", *SYNTHETIC_BASELINES, "--output", str(output),
-                                     "--names", "AGW", "bagtricks", "SBS", "--output-root", trained, "--reported"])
+    write_results_table(SYNTHETIC_BASELINES, str(output), names=["AGW", "bagtricks", "SBS"], output_root=trained,
+                        reported=True, command="the command")
     for config in SYNTHETIC_BASELINES:  # nothing trained again: run_config writes train_net.out when it trains
         assert not os.path.exists(os.path.join(run_dir(trained, config), "train_net.out"))
     text = output.read_text()
@@ -155,6 +146,7 @@ def test_results_table_tool_reuses_finished_runs(trained, tmp_path):
     scores = scores["results"]["SYSUMM01_CM"]
     assert rows[2][2] == f"{scores['all-single/R1']:.2f} ± {scores['all-single/R1_std']:.2f}"
     assert "57.07" in text and "71.72" not in text  # the reported SYSU numbers only
+    assert text.startswith("Cross-modality results (%) made by `the command`")
 
 
 # ------------------------------------------------------------------------------------- table formatting
@@ -211,7 +203,8 @@ def test_reported_block_is_labelled_and_matches_the_protocol():
 
 
 # ------------------------------------------------------------------------------------- skip-if-done logic
-FAKE_TRAIN_NET = """
+# Stands in for the Python interpreter: records the training command it is given.
+FAKE_PYTHON = """#!{python}
 import json, os, sys
 args = sys.argv[1:]
 out = args[args.index("OUTPUT_DIR") + 1]
@@ -220,14 +213,17 @@ with open(os.path.join(os.path.dirname(out), "calls.txt"), "a") as f:
 if "FAIL" in args:
     print("something went wrong here")
     sys.exit(3)
-json.dump({"results": {"D": {"all-single/R1": 1.0}}, "train_time_s": 2.0}, open(os.path.join(out, "results.json"), "w"))
+json.dump({{"results": {{"D": {{"all-single/R1": 1.0}}}}, "train_time_s": 2.0}}, open(os.path.join(out, "results.json"), "w"))
 """
 
 
 @pytest.fixture
-def fake_train_net(tmp_path):
-    path = tmp_path / "fake_train_net.py"
-    path.write_text(FAKE_TRAIN_NET)
+def fake_python(tmp_path):
+    import sys
+
+    path = tmp_path / "fake_python"
+    path.write_text(FAKE_PYTHON.format(python=sys.executable))
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return str(path)
 
 
@@ -235,47 +231,42 @@ def calls(tmp_path):
     return (tmp_path / "calls.txt").read_text().splitlines()
 
 
-def test_run_config_skips_finished_runs_resumes_and_reruns(tmp_path, fake_train_net):
+def test_run_config_skips_finished_runs_resumes_and_reruns(tmp_path, fake_python):
     config = SYNTHETIC_BASELINES[0]
     out = str(tmp_path / "run")
-    first = run_config(config, out, ["K", 1], train_net=fake_train_net)
+    first = run_config(config, out, ["K", 1], python=fake_python)
     assert first["results"] == {"D": {"all-single/R1": 1.0}}
-    assert calls(tmp_path) == [f"--config-file {config} --resume K 1 OUTPUT_DIR {out}"]
-    assert run_config(config, out, ["K", 1], train_net=fake_train_net) == first
+    assert calls(tmp_path) == [f"-m g2da_plugin.engine.train_net --config-file {config} --resume K 1 OUTPUT_DIR {out}"]
+    assert run_config(config, out, ["K", 1], python=fake_python) == first
     assert len(calls(tmp_path)) == 1  # done: not trained again
-    run_config(config, out, ["K", 1], rerun=True, train_net=fake_train_net)
-    assert calls(tmp_path)[1] == f"--config-file {config} K 1 OUTPUT_DIR {out}"  # from scratch
+    run_config(config, out, ["K", 1], rerun=True, python=fake_python)
+    assert calls(tmp_path)[1] == f"-m g2da_plugin.engine.train_net --config-file {config} K 1 OUTPUT_DIR {out}"
 
 
-def test_run_config_failure_names_the_config_and_shows_the_output(tmp_path, fake_train_net):
+def test_run_config_failure_names_the_config_and_shows_the_output(tmp_path, fake_python):
     out = str(tmp_path / "run")
     with pytest.raises(RuntimeError, match="(?s)bagtricks_R18.yml failed.*something went wrong here"):
-        run_config(SYNTHETIC_BASELINES[1], out, ["FAIL", 1], train_net=fake_train_net)
+        run_config(SYNTHETIC_BASELINES[1], out, ["FAIL", 1], python=fake_python)
     assert not os.path.exists(os.path.join(out, "results.json"))
     with pytest.raises(FileNotFoundError, match="nowhere.yml"):
-        run_config(str(tmp_path / "nowhere.yml"), out, train_net=fake_train_net)
+        run_config(str(tmp_path / "nowhere.yml"), out, python=fake_python)
 
 
 # ------------------------------------------------------------------------------------------------ sweep
-@pytest.fixture(scope="module")
-def sweep():
-    return load_tool("sweep")
-
-
-def test_sweep_writes_plot_and_points(sweep, tmp_path):
+def test_sweep_writes_plot_and_points(tmp_path):
     points = [(0.5, {"R1": (10.0, 1.5), "mAP": (12.25, 0.5)}), (2.0, {"R1": (20.0, None), "mAP": (22.0, None)})]
     output = tmp_path / "plots" / "sweep.png"
-    written = sweep.write_sweep(points, str(output), "MODEL.LOSSES.PCL.MARGIN", "all-single")
+    written = sweep.write_sweep(points, str(output), "MODEL.LOSSES.PART_CONTRASTIVE.MARGIN", "all-single")
     assert written == (str(output), str(tmp_path / "plots" / "sweep.csv"), str(tmp_path / "plots" / "sweep.md"))
     assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "plots" / "sweep.csv").read_text().splitlines() == [
-        "MODEL.LOSSES.PCL.MARGIN,R1,R1_std,mAP,mAP_std", "0.5,10.0,1.5,12.25,0.5", "2.0,20.0,,22.0,"]
+        "MODEL.LOSSES.PART_CONTRASTIVE.MARGIN,R1,R1_std,mAP,mAP_std", "0.5,10.0,1.5,12.25,0.5", "2.0,20.0,,22.0,"]
     md = (tmp_path / "plots" / "sweep.md").read_text()
-    assert md.startswith("SYSU all-search single-shot, MODEL.LOSSES.PCL.MARGIN:")
+    assert md.startswith("SYSU all-search single-shot, MODEL.LOSSES.PART_CONTRASTIVE.MARGIN:")
     assert table_rows(md) == [["0.5", "10.00 ± 1.50", "12.25 ± 0.50"], ["2.0", "20.00", "22.00"]]
 
 
-def test_sweep_points_pick_the_setting(sweep, tmp_path):
+def test_sweep_points_pick_the_setting(tmp_path):
     runs = [write_results(tmp_path / str(v), sysu_scores(v), 1.0) for v in (1.0, 2.0)]
     setting, points = sweep.sweep_points([1.0, 2.0], runs)
     assert setting == "all-single"
@@ -285,7 +276,7 @@ def test_sweep_points_pick_the_setting(sweep, tmp_path):
         sweep.sweep_points([1.0, 2.0], runs, "v2t")
 
 
-def test_sweep_presets_name_real_keys_and_values_take_the_key_type(sweep):
+def test_sweep_presets_name_real_keys_and_values_take_the_key_type():
     cfg = setup_cfg(argparse.Namespace(config_file=None, opts=[]))
     for param, (key, values) in sweep.PRESETS.items():
         current = sweep.config_value(cfg, key)
@@ -299,17 +290,17 @@ def test_sweep_presets_name_real_keys_and_values_take_the_key_type(sweep):
         sweep.sweep_values(["abc"], 2.0, "K")
     with pytest.raises(ValueError, match="not a number"):
         sweep.sweep_values(["1"], "BN", "MODEL.BACKBONE.NORM")
-    with pytest.raises(KeyError, match="MODEL.LOSSES.PCL.MARGN"):
-        sweep.config_value(cfg, "MODEL.LOSSES.PCL.MARGN")
+    with pytest.raises(KeyError, match="MODEL.LOSSES.PART_CONTRASTIVE.MARGN"):
+        sweep.config_value(cfg, "MODEL.LOSSES.PART_CONTRASTIVE.MARGN")
 
 
-def test_sweep_tool_end_to_end_on_finished_runs(sweep, tmp_path):
-    """The CLI path: values typed by the key, one run per value in its own directory, the plot."""
+def test_sweep_on_finished_runs(tmp_path):
+    """Values typed by the key, one run per value in its own directory, the plot."""
     config = SYNTHETIC_BASELINES[1]
     output_root = tmp_path / "sweeps"
     for value in (0.2, 0.4):
         base = run_dir(str(output_root), config)
         write_results(os.path.join(base, f"MODEL.LOSSES.TRI.MARGIN_{value}"), sysu_scores(100 * value), 1.0)
-    sweep.main(["--config-file", config, "--key", "MODEL.LOSSES.TRI.MARGIN", "--values", "0.2", "0.4",
-                "--output", str(tmp_path / "s.png"), "--output-root", str(output_root)])
+    sweep.run_sweep(config, "MODEL.LOSSES.TRI.MARGIN", ["0.2", "0.4"], str(tmp_path / "s.png"),
+                    output_root=str(output_root))
     assert (tmp_path / "s.csv").read_text().splitlines()[1:] == ["0.2,20.0,0.5,24.0,0.5", "0.4,40.0,0.5,44.0,0.5"]

@@ -10,23 +10,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import g2da_plugin  # noqa: F401
 from g2da_plugin.data.datasets import IR, RGB, RegDB_CM, SYSUMM01_CM
-from g2da_plugin.data.synthetic import make_synthetic_regdb, make_synthetic_sysu
+from g2da_plugin.data.synthetic import make_synthetic_regdb
 from g2da_plugin.evaluation import ExtractedFeatures, eval_regdb, eval_sysu, sysu_gallery
 from g2da_plugin.evaluation.visualize import (
     CORRECT_COLOUR, WRONG_COLOUR, cmc_curves, cmc_figure, pick_queries, retrieval_figure, retrieval_sets,
     top_k_matches, tsne_embedding, tsne_figure, tsne_selection,
 )
+from tests.helpers import CONFIGS, ROOT, TINY_TRAINING, command_line
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEMO = os.path.join(ROOT, "projects", "G2DA", "configs", "demo.yml")
+DEMO = os.path.join(CONFIGS, "demo.yml")
 
 
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    make_synthetic_sysu(str(root), num_train_ids=3, num_val_ids=1, num_test_ids=4, images_per_cam=(1, 2), seed=0)
+def regdb_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("regdb")
     make_synthetic_regdb(str(root), num_ids=6, images_per_modality=2, seed=0)
     return str(root)
 
@@ -79,8 +77,8 @@ def test_pick_queries_takes_distinct_identities_reproducibly():
     assert sorted(q_pids[pick_queries(q_pids, 10)]) == [4, 7, 9, 12]  # at most one per identity
 
 
-def test_a_cam3_query_never_shows_a_cam2_image(data_root):
-    data = SYSUMM01_CM(root=data_root)
+def test_a_cam3_query_never_shows_a_cam2_image(synthetic_root):
+    data = SYSUMM01_CM(root=synthetic_root)
     items = data.query + data.gallery
     # Queries and cam2 images share one direction, every other image another: cam2 is nearest to all.
     feats = [[1.0, 0.0] if m == IR or cam == 2 else [0.0, 1.0] for _, _, cam, m in items]
@@ -100,8 +98,8 @@ def test_a_cam3_query_never_shows_a_cam2_image(data_root):
             assert (shown[:num_cam2] == 2).all()
 
 
-def test_regdb_retrieval_is_visible_queries_against_the_thermal_gallery(data_root):
-    data = RegDB_CM(root=data_root, trial=2)
+def test_regdb_retrieval_is_visible_queries_against_the_thermal_gallery(regdb_root):
+    data = RegDB_CM(root=regdb_root, trial=2)
     items = data.query + data.gallery
     query, gallery, excluded = retrieval_sets(extracted(items, np.eye(len(items))), "regdb", data.dataset_root)
     assert query.paths == [p for p, *_ in data.query] and gallery.paths == [p for p, *_ in data.gallery]
@@ -164,8 +162,8 @@ def test_tsne_keeps_separated_identities_apart(tmp_path):
 # --------------------------------------------------------------------------------------------
 # CMC
 # --------------------------------------------------------------------------------------------
-def test_sysu_cmc_curves_are_the_mean_of_eval_sysu_over_draws(data_root, tmp_path):
-    data = SYSUMM01_CM(root=data_root)
+def test_sysu_cmc_curves_are_the_mean_of_eval_sysu_over_draws(synthetic_root, tmp_path):
+    data = SYSUMM01_CM(root=synthetic_root)
     items = data.query + data.gallery
     feats = np.random.default_rng(0).normal(size=(len(items), 6))
     curves = cmc_curves(extracted(items, feats), "sysu", data.dataset_root, metric="cosine", trials=3)
@@ -193,8 +191,8 @@ def test_sysu_cmc_curves_are_the_mean_of_eval_sysu_over_draws(data_root, tmp_pat
     assert os.path.getsize(tmp_path / "cmc.png") > 0
 
 
-def test_regdb_cmc_curves_are_eval_regdb_both_ways(data_root):
-    data = RegDB_CM(root=data_root, trial=3)
+def test_regdb_cmc_curves_are_eval_regdb_both_ways(regdb_root):
+    data = RegDB_CM(root=regdb_root, trial=3)
     items = data.query + data.gallery
     feats = np.random.default_rng(1).normal(size=(len(items), 5))
     curves = cmc_curves(extracted(items, feats), "regdb", data.dataset_root, metric="euclidean")
@@ -216,25 +214,21 @@ def load_tool():
 
 
 def tiny_opts(data_root, output_dir):
-    opts = {
-        "DATASETS.ROOT": data_root, "OUTPUT_DIR": str(output_dir), "MODEL.DEVICE": "cpu",
-        "INPUT.SIZE_TRAIN": "[64,32]", "INPUT.SIZE_TEST": "[64,32]", "SOLVER.IMS_PER_BATCH": 8,
-        "DATALOADER.NUM_INSTANCE": 2, "DATALOADER.NUM_WORKERS": 0, "SOLVER.MAX_EPOCH": 1,
-        "SOLVER.WARMUP_ITERS": 2, "TEST.EVAL_PERIOD": 1, "TEST.SYSU.TRIALS": 2, "TEST.IMS_PER_BATCH": 32,
-    }
-    return [str(x) for kv in opts.items() for x in kv]
+    """A one-epoch :data:`~tests.helpers.TINY_TRAINING` run on ``data_root``, as trailing KEY VALUE arguments."""
+    return command_line({**TINY_TRAINING, "DATASETS.ROOT": data_root, "OUTPUT_DIR": str(output_dir),
+                         "SOLVER.MAX_EPOCH": 1, "TEST.EVAL_PERIOD": 1})
 
 
-def test_tool_draws_the_three_pictures_of_a_trained_model(data_root, tmp_path):
+def test_tool_draws_the_three_pictures_of_a_trained_model(synthetic_root, tmp_path):
     train = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train_net.py"), "--config-file", DEMO,
-                            *tiny_opts(data_root, tmp_path / "train")], capture_output=True, text=True,
+                            *tiny_opts(synthetic_root, tmp_path / "train")], capture_output=True, text=True,
                            timeout=600, cwd=ROOT)
     assert train.returncode == 0, train.stderr[-3000:]
     weights = str(tmp_path / "train" / "model_final.pth")
     tool = load_tool()
     out = tmp_path / "pictures"
     tool.run(["--config-file", DEMO, "--output", str(out), "--query-indices", "0,3", "--trial", "1",
-              *tiny_opts(data_root, tmp_path / "train"), "MODEL.WEIGHTS", weights])
+              *tiny_opts(synthetic_root, tmp_path / "train"), "MODEL.WEIGHTS", weights])
     for name in ("retrieval.png", "tsne.png", "cmc.png"):
         with Image.open(out / name) as image:
             assert image.format == "PNG" and min(image.size) > 100, name
@@ -243,13 +237,13 @@ def test_tool_draws_the_three_pictures_of_a_trained_model(data_root, tmp_path):
 
     with pytest.raises(SystemExit, match=r"--query-indices 99 is out of range"):
         tool.run(["--config-file", DEMO, "--output", str(out), "--query-indices", "99",
-                  *tiny_opts(data_root, tmp_path / "train"), "MODEL.WEIGHTS", weights])
+                  *tiny_opts(synthetic_root, tmp_path / "train"), "MODEL.WEIGHTS", weights])
 
 
-def test_tool_without_weights_is_one_clear_line(data_root, tmp_path):
+def test_tool_without_weights_is_one_clear_line(synthetic_root, tmp_path):
     missing = str(tmp_path / "missing.pth")
     with pytest.raises(SystemExit) as exit_info:
-        load_tool().run(["--config-file", DEMO, *tiny_opts(data_root, tmp_path), "MODEL.WEIGHTS", missing])
+        load_tool().run(["--config-file", DEMO, *tiny_opts(synthetic_root, tmp_path), "MODEL.WEIGHTS", missing])
     message = str(exit_info.value.code)
     assert message.startswith("g2da: ") and "MODEL.WEIGHTS" in message and missing in message
     assert "\n" not in message

@@ -5,14 +5,12 @@ import math
 import pytest
 import torch
 
-import g2da_plugin.modeling  # noqa: F401  (applies the fastreid compat workarounds, registers)
-from fastreid.config import get_cfg
 from fastreid.modeling.losses import triplet_loss
-from g2da_plugin.modeling.config import add_modeling_config
+
+from g2da_plugin.data.datasets.modality import IR, RGB
 from g2da_plugin.modeling.losses import (G2DA_LOSS_REGISTRY, CrossModalityTripletLoss,
                                          cross_modality_triplet_loss)
-
-RGB, IR = 0, 1
+from tests.helpers import make_cfg
 
 # Example 1, margin 0.3. Samples (point, id, modality):
 #   A (0,0) id0 RGB    B (3,4) id0 IR    C (0,3) id1 IR    D (3,0) id1 RGB
@@ -140,19 +138,42 @@ def test_example1_gradient_by_hand():
     torch.testing.assert_close(f.grad[0].float(), expected, atol=1e-6, rtol=0)
 
 
-def test_registered_module_reads_config():
+def test_registered_module_reads_scale_and_feature_key_from_config():
     assert G2DA_LOSS_REGISTRY.get("CrossModalityTripletLoss") is CrossModalityTripletLoss
-    cfg = add_modeling_config(get_cfg())
-    assert cfg.MODEL.LOSSES.CMTRI.MARGIN == 0.3
-    assert cfg.MODEL.LOSSES.CMTRI.SCALE == 1.0
-    assert cfg.MODEL.LOSSES.CMTRI.NORM_FEAT is False
-    assert cfg.MODEL.LOSSES.CMTRI.FEAT_KEY == "features"
-    cfg.MODEL.LOSSES.CMTRI.SCALE = 2.0
-    module = CrossModalityTripletLoss(cfg)
     f, t, m = _t(EX1_FEATS, EX1_IDS, EX1_MODS)
-    out = module({"features": f, "global_feature": f * 100, "targets": t, "modalities": m}, {})
+    outputs = {"features": f, "global_feature": f * 100, "targets": t, "modalities": m}
+    module = CrossModalityTripletLoss(make_cfg(MODEL__LOSSES__CM_TRIPLET__SCALE=2.0))
+    out = module(outputs, {})
     assert list(out) == ["loss_cm_triplet"]
     assert out["loss_cm_triplet"].item() == pytest.approx(2.0 * EX1_LOSS, abs=1e-6)
-    cfg.MODEL.LOSSES.CMTRI.FEAT_KEY = "nope"
+    # FEAT_KEY global_feature reads the other output: every distance x 100, margin unchanged; the
+    # four hinges of example 1 stay active: mean of 100 (d_ap - d_an) + 0.3 = 100 (6 sqrt2 - 4) / 4 + 0.3
+    on_global = CrossModalityTripletLoss(make_cfg(MODEL__LOSSES__CM_TRIPLET__FEAT_KEY="global_feature"))
+    expected = 100 * (6 * math.sqrt(2) - 4) / 4 + 0.3
+    assert on_global(outputs, {})["loss_cm_triplet"].item() == pytest.approx(expected, rel=1e-9)
     with pytest.raises(KeyError, match="FEAT_KEY"):
-        CrossModalityTripletLoss(cfg)({"features": f, "targets": t, "modalities": m}, {})
+        CrossModalityTripletLoss(make_cfg(MODEL__LOSSES__CM_TRIPLET__FEAT_KEY="nope"))(outputs, {})
+
+
+def test_margin_and_norm_feat_from_config_reach_the_loss():
+    f, t, m = _t(EX2_FEATS, EX2_IDS, EX2_MODS)
+    f = f + torch.tensor([0.5, 0.25], dtype=f.dtype)  # no zero vector; distances unchanged
+    outputs = {"features": f, "targets": t, "modalities": m}
+    hinge = CrossModalityTripletLoss(make_cfg(MODEL__LOSSES__CM_TRIPLET__MARGIN=0.3))(outputs)["loss_cm_triplet"]
+    assert hinge.item() == pytest.approx(EX2_LOSS, abs=1e-12)
+    soft = CrossModalityTripletLoss(make_cfg(MODEL__LOSSES__CM_TRIPLET__MARGIN=0.0))(outputs)["loss_cm_triplet"]
+    normed = CrossModalityTripletLoss(make_cfg(MODEL__LOSSES__CM_TRIPLET__NORM_FEAT=True,
+                                               MODEL__LOSSES__CM_TRIPLET__MARGIN=0.3))(outputs)["loss_cm_triplet"]
+    assert soft.item() == pytest.approx(cross_modality_triplet_loss(f, t, m, margin=0.0).item(), abs=1e-12)
+    assert abs(soft.item() - EX2_LOSS) > 0.1 and abs(normed.item() - EX2_LOSS) > 0.1
+    unit = f / f.norm(dim=1, keepdim=True)
+    assert normed.item() == pytest.approx(cross_modality_triplet_loss(unit, t, m, margin=0.3).item(), abs=1e-12)
+
+
+def test_constructor_has_no_defaults_for_config_values():
+    with pytest.raises(TypeError, match="feat_key"):
+        CrossModalityTripletLoss(margin=0.3, scale=1.0, norm_feat=False)
+    module = CrossModalityTripletLoss(margin=0.3, scale=0.5, norm_feat=False, feat_key="features")
+    f, t, m = _t(EX1_FEATS, EX1_IDS, EX1_MODS)
+    assert module({"features": f, "targets": t, "modalities": m})["loss_cm_triplet"].item() \
+        == pytest.approx(0.5 * EX1_LOSS, abs=1e-6)

@@ -8,16 +8,30 @@ import ot
 import pytest
 import torch
 
-import g2da_plugin.modeling  # noqa: F401  (applies the fastreid compat workarounds, registers)
-from fastreid.config import get_cfg
 from g2da_plugin.data.datasets.modality import IR, RGB
 from g2da_plugin.modeling.losses import G2DA_LOSS_REGISTRY
-from g2da_plugin.modeling.losses.alignment_config import add_alignment_config
 from g2da_plugin.modeling.losses.graph_ot import (cosine_cost, fused_gw_value, graph_ot_distance,
                                                   gw_loss_matrix, pot_square_plan, proximal_fgw_plan)
 from g2da_plugin.modeling.losses.graph_ot_loss import GraphOTLoss, same_identity_cross_modality_pairs
+from tests.helpers import make_cfg
 
 F64 = torch.float64
+
+
+def ot_cfg(**ot_keys):
+    """The plugin's config with ``MODEL.LOSSES.OT.<key>`` set from ``ot_keys``."""
+    return make_cfg(overrides={f"MODEL.LOSSES.OT.{key}": value for key, value in ot_keys.items()})
+
+
+_OT = ot_cfg().MODEL.LOSSES.OT
+#: graph_ot_distance's solver arguments at the config's defaults (where the measurements quoted below were taken)
+DEFAULT_SOLVER = {"phi": _OT.PHI, "gw_loss": _OT.GW_LOSS, "reg": _OT.REG, "max_iter": _OT.MAX_ITER,
+                  "inner_iter": _OT.INNER_ITER, "tol": _OT.TOL, "solver": _OT.SOLVER}
+
+
+def ot_distance(x, y, **changes):
+    """:func:`graph_ot_distance` at :data:`DEFAULT_SOLVER`, with ``changes``."""
+    return graph_ot_distance(x, y, **{**DEFAULT_SOLVER, **changes})
 
 
 def randn(*shape, seed, dtype=F64):
@@ -70,7 +84,7 @@ def test_square_matches_pot_exact_on_permuted_graphs():
     # so the values agree to float64 rounding
     x = randn(6, 6, 16, seed=0)
     y, perms = permuted_copies(x, noise=0.05, seed=1)
-    value, plan = graph_ot_distance(x, y, gw_loss="square", return_plan=True)
+    value, plan = ot_distance(x, y, gw_loss="square", return_plan=True)
     np.testing.assert_allclose(value.numpy(), pot_exact_fgw(x, y, 0.5), rtol=0, atol=1e-9)
     for b, p in enumerate(perms):
         expected = torch.zeros(6, 6, dtype=F64)
@@ -84,7 +98,7 @@ def test_square_close_to_pot_exact_on_feature_like_graphs():
     # of ~0.17), so 1e-6 per pair. On unstructured low-dimensional graphs they may not: see the
     # brute-force test below.
     x, y = shared_component_graphs(6, 10, 64, seed=3)
-    ours = graph_ot_distance(x, y, gw_loss="square").numpy()
+    ours = ot_distance(x, y, gw_loss="square").numpy()
     np.testing.assert_allclose(ours, pot_exact_fgw(x, y, 0.5), rtol=0, atol=1e-6)
 
 
@@ -101,16 +115,16 @@ def test_hand_written_step_is_pots():
 def test_pot_solver_option_finds_the_permutation():
     x = randn(4, 6, 16, seed=25)
     y, _ = permuted_copies(x, noise=0.05, seed=26)
-    pot = graph_ot_distance(x, y, gw_loss="square", solver="pot")
+    pot = ot_distance(x, y, gw_loss="square", solver="pot")
     np.testing.assert_allclose(pot.numpy(), pot_exact_fgw(x, y, 0.5), rtol=0, atol=1e-9)
     with pytest.raises(ValueError, match="square"):
-        graph_ot_distance(x, y, gw_loss="abs", solver="pot")
+        ot_distance(x, y, gw_loss="abs", solver="pot")
 
 
 # ------------------------------------------------------------------ the paper's |a - b| loss
 def test_abs_value_is_the_objective_at_a_valid_coupling():
     x, y = randn(3, 5, 8, seed=7), randn(3, 5, 8, seed=8)
-    value, plan = graph_ot_distance(x, y, phi=0.3, gw_loss="abs", return_plan=True)
+    value, plan = ot_distance(x, y, phi=0.3, gw_loss="abs", return_plan=True)
     assert (plan >= 0).all()
     torch.testing.assert_close(plan.sum(dim=2), torch.full((3, 5), 0.2, dtype=F64), rtol=0, atol=1e-12)
     torch.testing.assert_close(plan.sum(dim=1), torch.full((3, 5), 0.2, dtype=F64), rtol=0, atol=1e-12)
@@ -129,7 +143,7 @@ def best_permutation_value(x, y, phi):
 def test_abs_reaches_brute_force_optimum_on_permuted_graphs():
     x = randn(4, 4, 6, seed=9)
     y, _ = permuted_copies(x, noise=0.1, seed=10)
-    value = graph_ot_distance(x, y, gw_loss="abs")
+    value = ot_distance(x, y, gw_loss="abs")
     for b in range(4):
         assert value[b].item() == pytest.approx(best_permutation_value(x[b].numpy(), y[b].numpy(), 0.5), abs=1e-9)
 
@@ -140,7 +154,7 @@ def test_abs_close_to_brute_force_on_random_tiny_graphs():
     # hard case: measured at the defaults, 35% of the pairs stop above the best permutation, by
     # 0.006 on average (values ~0.48; the product plan is 0.36 above). Bounds with some slack.
     x, y = randn(40, 4, 5, seed=11), randn(40, 4, 5, seed=12)
-    value = graph_ot_distance(x, y, gw_loss="abs").numpy()
+    value = ot_distance(x, y, gw_loss="abs").numpy()
     best = np.array([best_permutation_value(x[b].numpy(), y[b].numpy(), 0.5) for b in range(40)])
     gap = value - best
     assert gap.min() > -1e-9  # and none is below: the rounded plan is a coupling, the value exact
@@ -152,17 +166,18 @@ def test_abs_close_to_brute_force_on_random_tiny_graphs():
 @pytest.mark.parametrize("gw_loss", ["abs", "square"])
 def test_node_relabelling_leaves_value_unchanged(gw_loss):
     x, y = shared_component_graphs(4, 8, 32, seed=13)
-    px, py = torch.randperm(8, generator=torch.Generator().manual_seed(0)), torch.randperm(8)
-    a = graph_ot_distance(x, y, gw_loss=gw_loss)
-    b = graph_ot_distance(x[:, px], y[:, py], gw_loss=gw_loss)
+    gen = torch.Generator().manual_seed(0)
+    px, py = torch.randperm(8, generator=gen), torch.randperm(8, generator=gen)
+    a = ot_distance(x, y, gw_loss=gw_loss)
+    b = ot_distance(x[:, px], y[:, py], gw_loss=gw_loss)
     torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
 
 
 def test_identical_graphs_give_zero_and_less_than_unrelated():
     x = randn(4, 14, 64, seed=14, dtype=torch.float32)
-    same = graph_ot_distance(x, x)
-    rescaled = graph_ot_distance(x, 3.0 * x)  # cosine costs ignore the scale
-    unrelated = graph_ot_distance(x, randn(4, 14, 64, seed=15, dtype=torch.float32))
+    same = ot_distance(x, x)
+    rescaled = ot_distance(x, 3.0 * x)  # cosine costs ignore the scale
+    unrelated = ot_distance(x, randn(4, 14, 64, seed=15, dtype=torch.float32))
     assert same.abs().max() < 1e-5 and rescaled.abs().max() < 1e-5
     assert (unrelated > 0.1).all()
 
@@ -177,7 +192,7 @@ def test_degenerate_inputs_give_finite_values_and_gradients(case, gw_loss):
         y = torch.zeros(2, 5, 8)
     x.requires_grad_(True)
     y.requires_grad_(True)
-    value = graph_ot_distance(x, y, gw_loss=gw_loss)
+    value = ot_distance(x, y, gw_loss=gw_loss)
     value.sum().backward()
     assert torch.isfinite(value).all()
     assert torch.isfinite(x.grad).all() and torch.isfinite(y.grad).all()
@@ -189,7 +204,7 @@ def test_degenerate_inputs_give_finite_values_and_gradients(case, gw_loss):
 @pytest.mark.parametrize("gw_loss", ["abs", "square"])
 def test_gradcheck_with_plan_held_fixed(gw_loss):
     x, y = randn(2, 4, 5, seed=17), randn(2, 4, 5, seed=18)
-    _, plan = graph_ot_distance(x, y, gw_loss=gw_loss, return_plan=True)
+    _, plan = ot_distance(x, y, gw_loss=gw_loss, return_plan=True)
 
     def value_at_plan(x, y):
         c, cx, cy = cosine_cost(x, y), cosine_cost(x, x), cosine_cost(y, y)
@@ -197,7 +212,7 @@ def test_gradcheck_with_plan_held_fixed(gw_loss):
 
     assert torch.autograd.gradcheck(value_at_plan, (x.requires_grad_(), y.requires_grad_()))
     # and graph_ot_distance's gradient is that one (the envelope gradient)
-    grads = torch.autograd.grad(graph_ot_distance(x, y, gw_loss=gw_loss).sum(), (x, y))
+    grads = torch.autograd.grad(ot_distance(x, y, gw_loss=gw_loss).sum(), (x, y))
     expected = torch.autograd.grad(value_at_plan(x, y).sum(), (x, y))
     for g, e in zip(grads, expected):
         torch.testing.assert_close(g, e)
@@ -210,19 +225,19 @@ def test_envelope_gradient_matches_finite_differences_of_the_minimum():
     y, _ = permuted_copies(x, noise=0.2, seed=20)
     h = randn(3, 6, 10, seed=21)
     x.requires_grad_(True)
-    (grad,) = torch.autograd.grad(graph_ot_distance(x, y).sum(), x)
+    (grad,) = torch.autograd.grad(ot_distance(x, y).sum(), x)
     t = 1e-6
     with torch.no_grad():
-        fd = (graph_ot_distance(x + t * h, y).sum() - graph_ot_distance(x - t * h, y).sum()) / (2 * t)
+        fd = (ot_distance(x + t * h, y).sum() - ot_distance(x - t * h, y).sum()) / (2 * t)
     assert fd.item() == pytest.approx((grad * h).sum().item(), rel=1e-6)
 
 
 # ------------------------------------------------------------------ precision and arguments
 def test_runs_in_float32_under_autocast():
     x, y = randn(3, 14, 32, seed=22, dtype=torch.float32), randn(3, 14, 32, seed=23, dtype=torch.float32)
-    reference = graph_ot_distance(x, y)
+    reference = ot_distance(x, y)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        value = graph_ot_distance(x.bfloat16(), y.bfloat16())
+        value = ot_distance(x.bfloat16(), y.bfloat16())
     assert value.dtype == torch.float32
     # bf16 inputs (3 significant digits) move the costs, not the solver's precision
     torch.testing.assert_close(value, reference, rtol=0, atol=2e-3)
@@ -230,9 +245,17 @@ def test_runs_in_float32_under_autocast():
 
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="must be"):
-        graph_ot_distance(torch.zeros(2, 3, 4), torch.zeros(3, 3, 4))
+        ot_distance(torch.zeros(2, 3, 4), torch.zeros(3, 3, 4))
     with pytest.raises(ValueError, match="gw_loss"):
-        graph_ot_distance(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), gw_loss="kl")
+        ot_distance(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), gw_loss="kl")
+
+
+def test_solver_settings_are_required_keywords():
+    x = torch.zeros(1, 3, 4)
+    with pytest.raises(TypeError, match="phi"):
+        graph_ot_distance(x, x)
+    with pytest.raises(TypeError, match="positional"):
+        graph_ot_distance(x, x, *DEFAULT_SOLVER.values())
 
 
 # ------------------------------------------------------------------ the loss module
@@ -254,20 +277,13 @@ def test_pairs_are_every_same_identity_rgb_ir_pair():
     assert set(zip(rgb.tolist(), ir.tolist())) == expected and len(rgb) == 128
 
 
-def make_cfg(**ot_keys):
-    cfg = add_alignment_config(get_cfg())
-    for key, value in ot_keys.items():
-        cfg.MODEL.LOSSES.OT[key] = value
-    return cfg
-
-
 def test_module_is_scaled_mean_over_pairs():
     out = sampler_batch(ids=3, per_modality=2)
-    loss = G2DA_LOSS_REGISTRY.get("GraphOTLoss")(make_cfg(SCALE=2.0))
+    loss = G2DA_LOSS_REGISTRY.get("GraphOTLoss")(ot_cfg(SCALE=2.0))
     pairs = [(i, j) for i in range(12) for j in range(12) if out["targets"][i] == out["targets"][j]
              and out["modalities"][i] == RGB and out["modalities"][j] == IR]
     assert len(pairs) == 12
-    distances = graph_ot_distance(out["nodes"][[i for i, _ in pairs]], out["nodes"][[j for _, j in pairs]])
+    distances = ot_distance(out["nodes"][[i for i, _ in pairs]], out["nodes"][[j for _, j in pairs]])
     result = loss(out)
     assert set(result) == {"loss_ot"}
     assert result["loss_ot"].item() == pytest.approx(2.0 * distances.mean().item(), rel=1e-5)
@@ -275,8 +291,8 @@ def test_module_is_scaled_mean_over_pairs():
 
 def test_module_config_reaches_the_solver():
     out = sampler_batch(ids=2, per_modality=2)
-    default = GraphOTLoss(make_cfg())(out)["loss_ot"]
-    only_nodes = GraphOTLoss(make_cfg(PHI=1.0))(out)["loss_ot"]  # phi = 1: plain OT on the costs
+    default = GraphOTLoss(ot_cfg())(out)["loss_ot"]
+    only_nodes = GraphOTLoss(ot_cfg(PHI=1.0))(out)["loss_ot"]  # phi = 1: plain OT on the costs
     rgb, ir = same_identity_cross_modality_pairs(out["targets"], out["modalities"])
     c = cosine_cost(out["nodes"][rgb], out["nodes"][ir])
     exact_ot = np.mean([ot.emd2(np.full(14, 1 / 14), np.full(14, 1 / 14), cb.double().numpy()) for cb in c])
@@ -286,11 +302,24 @@ def test_module_config_reaches_the_solver():
     assert abs(only_nodes.item() - default.item()) > 0.1
 
 
+@pytest.mark.parametrize("solver", ["proximal", "pot"])
+def test_every_ot_key_reaches_the_solver(solver):
+    # every key away from its default; the module must give SCALE x the mean distance at exactly these settings
+    out = sampler_batch(ids=2, per_modality=2)
+    keys = {"PHI": 0.3, "GW_LOSS": "square", "REG": 0.05, "MAX_ITER": 7, "INNER_ITER": 2, "TOL": 1e-3,
+            "SOLVER": solver, "SCALE": 3.0}
+    assert all(value != _OT[key] for key, value in keys.items() if key != "SOLVER")
+    rgb, ir = same_identity_cross_modality_pairs(out["targets"], out["modalities"])
+    expected = 3.0 * graph_ot_distance(out["nodes"][rgb], out["nodes"][ir], phi=0.3, gw_loss="square", reg=0.05,
+                                       max_iter=7, inner_iter=2, tol=1e-3, solver=solver).mean()
+    assert GraphOTLoss(ot_cfg(**keys))(out)["loss_ot"].item() == pytest.approx(expected.item(), rel=1e-6)
+
+
 def test_module_without_pairs_returns_connected_zero():
     out = sampler_batch(ids=2, per_modality=2)
     out["modalities"] = torch.full_like(out["modalities"], RGB)
     out["nodes"].requires_grad_(True)
-    value = GraphOTLoss(make_cfg())(out)["loss_ot"]
+    value = GraphOTLoss(ot_cfg())(out)["loss_ot"]
     value.backward()
     assert value.item() == 0.0 and torch.equal(out["nodes"].grad, torch.zeros_like(out["nodes"]))
 
@@ -299,13 +328,13 @@ def test_module_needs_nodes():
     out = sampler_batch(ids=2, per_modality=2)
     del out["nodes"]
     with pytest.raises(KeyError, match="skeleton-graph node features.*pose-part"):
-        GraphOTLoss(make_cfg())(out)
+        GraphOTLoss(ot_cfg())(out)
 
 
 def test_module_rejects_bad_config():
     with pytest.raises(ValueError, match="GW_LOSS"):
-        GraphOTLoss(make_cfg(GW_LOSS="l1"))
+        GraphOTLoss(ot_cfg(GW_LOSS="l1"))
     with pytest.raises(ValueError, match="PHI"):
-        GraphOTLoss(make_cfg(PHI=1.5))
+        GraphOTLoss(ot_cfg(PHI=1.5))
     with pytest.raises(ValueError, match="SOLVER"):
-        GraphOTLoss(make_cfg(SOLVER="pot"))  # POT's solver has no |a - b| loss
+        GraphOTLoss(ot_cfg(SOLVER="pot"))  # POT's solver has no |a - b| loss

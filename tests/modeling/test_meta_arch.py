@@ -1,4 +1,6 @@
-"""CrossModalityBaseline built through FastReID's build_model: losses, embedding, seams."""
+"""The meta-architectures, built through FastReID's build_model: CrossModalityBaseline (losses,
+embedding, seams), PosePartBaseline (the 14-node skeleton graphs from cached or online keypoints, the
+node test embedding) and G2DA (the MFA head, L_g, its penalty and logging, V_G)."""
 
 import math
 
@@ -7,35 +9,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import g2da_plugin.modeling  # noqa: F401  (applies the fastreid compat workarounds, registers)
-from fastreid.config import get_cfg
 from fastreid.modeling.meta_arch import build_model
+from fastreid.solver.build import get_default_optimizer_params
 from fastreid.utils.events import EventStorage
-from g2da_plugin.modeling.config import add_modeling_config
+
+from g2da_plugin.data.build import build_cross_modality_train_loader
+from g2da_plugin.data.datasets.modality import IR, RGB
 from g2da_plugin.modeling.losses import G2DA_LOSS_REGISTRY, cross_modality_triplet_loss
+from g2da_plugin.pose.online import MeanPose
+from tests.helpers import TINY_TRAINING, tiny_model_cfg
 
-RGB, IR = 0, 1
-
-
-def make_cfg(**overrides):
-    cfg = add_modeling_config(get_cfg())
-    cfg.MODEL.META_ARCHITECTURE = "CrossModalityBaseline"
-    cfg.MODEL.BACKBONE.NAME = "build_two_stream_resnet_backbone"
-    cfg.MODEL.BACKBONE.DEPTH = "18x"
-    cfg.MODEL.BACKBONE.FEAT_DIM = 512
-    cfg.MODEL.BACKBONE.PRETRAIN = False
-    cfg.MODEL.HEADS.NUM_CLASSES = 4
-    cfg.MODEL.HEADS.WITH_BNNECK = True
-    cfg.MODEL.HEADS.NECK_FEAT = "before"
-    cfg.MODEL.LOSSES.NAME = ("CrossEntropyLoss", "CrossModalityTripletLoss")
-    cfg.MODEL.DEVICE = "cpu"
-    for key, value in overrides.items():
-        node = cfg
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node[p]
-        node[leaf] = value
-    return cfg
+# ================================================================== CrossModalityBaseline
 
 
 def make_batch(seed=0):
@@ -52,7 +36,7 @@ def make_batch(seed=0):
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    return build_model(make_cfg())
+    return build_model(tiny_model_cfg())
 
 
 def test_training_returns_named_losses(model):
@@ -83,9 +67,9 @@ def test_training_returns_named_losses(model):
 
 def test_scales_weight_the_losses():
     torch.manual_seed(0)
-    base = build_model(make_cfg()).train()
+    base = build_model(tiny_model_cfg()).train()
     torch.manual_seed(0)
-    scaled = build_model(make_cfg(**{"MODEL.LOSSES.CE.SCALE": 2.0, "MODEL.LOSSES.CMTRI.SCALE": 0.5})).train()
+    scaled = build_model(tiny_model_cfg({"MODEL.LOSSES.CE.SCALE": 2.0, "MODEL.LOSSES.CM_TRIPLET.SCALE": 0.5})).train()
     a, b = base(make_batch()), scaled(make_batch())
     assert b["loss_cls"].item() == pytest.approx(2.0 * a["loss_cls"].item(), rel=1e-4)
     assert b["loss_cm_triplet"].item() == pytest.approx(0.5 * a["loss_cm_triplet"].item(), rel=1e-4)
@@ -130,12 +114,12 @@ def test_accuracy_logged_in_event_storage(model):
 
 def test_feat_dim_mismatch_is_explained():
     with pytest.raises(ValueError, match=r"MODEL\.BACKBONE\.FEAT_DIM=2048.*512"):
-        build_model(make_cfg(**{"MODEL.BACKBONE.FEAT_DIM": 2048}))
+        build_model(tiny_model_cfg({"MODEL.BACKBONE.FEAT_DIM": 2048}))
 
 
 def test_unknown_loss_name():
     with pytest.raises(KeyError) as err:
-        build_model(make_cfg(**{"MODEL.LOSSES.NAME": ("CrossEntropyLoss", "TripletLos")}))
+        build_model(tiny_model_cfg({"MODEL.LOSSES.NAME": ("CrossEntropyLoss", "TripletLos")}))
     msg = str(err.value)
     assert "TripletLos" in msg and "CrossEntropyLoss" in msg and "CrossModalityTripletLoss" in msg
     assert "MODEL.LOSSES.NAME" in msg
@@ -165,8 +149,8 @@ def test_custom_registered_loss_is_picked_up_from_config():
     G2DA_LOSS_REGISTRY.register(G2DATestFeatureNormLoss)
     try:
         torch.manual_seed(0)
-        model = build_model(make_cfg(**{"MODEL.LOSSES.NAME": ("CrossModalityTripletLoss",
-                                                                "G2DATestFeatureNormLoss")})).train()
+        model = build_model(tiny_model_cfg({"MODEL.LOSSES.NAME": ("CrossModalityTripletLoss",
+                                                                  "G2DATestFeatureNormLoss")})).train()
         batch = make_batch()
         losses = model(batch)
     finally:
@@ -178,3 +162,176 @@ def test_custom_registered_loss_is_picked_up_from_config():
     with torch.no_grad():
         expected = model.extract(batch)["global_feature"].pow(2).mean() * 10
     assert losses["loss_feat_norm"].item() == pytest.approx(expected.item(), rel=1e-4)
+
+
+# ================================================================== PosePartBaseline
+
+def pose_cfg(root, meta_architecture="PosePartBaseline", overrides=None):
+    """The tiny model as ``meta_architecture`` on the synthetic SYSU-MM01 at ``root``: loader batches of
+    8 images with their keypoints, padded, cropped and flipped."""
+    return tiny_model_cfg({**TINY_TRAINING, "MODEL.META_ARCHITECTURE": meta_architecture, "DATASETS.ROOT": root,
+                           "DATASETS.NAMES": ("SYSUMM01_CM",), "INPUT.KEYPOINTS.ENABLED": True,
+                           "INPUT.PADDING.ENABLED": True, "INPUT.PADDING.SIZE": 5, "INPUT.FLIP.ENABLED": True,
+                           **(overrides or {})})
+
+
+@pytest.fixture(scope="module")
+def batch(synthetic_root):
+    """One training batch of the loader: 2 ids x (2 RGB + 2 IR) with keypoints."""
+    return next(iter(build_cross_modality_train_loader(pose_cfg(synthetic_root))))
+
+
+def test_pose_part_baseline_gives_14_nodes_on_a_loader_batch(synthetic_root, batch):
+    torch.manual_seed(0)
+    model = build_model(pose_cfg(synthetic_root))
+    model.train()
+    assert batch["keypoints"].shape == (8, 17, 3)
+    outputs = model.extract(batch)
+    nodes, heatmaps, feature_map = outputs["nodes"], outputs["heatmaps"], outputs["feature_map"]
+    assert nodes.shape == (8, 14, 512) and heatmaps.shape == (8, 13, 4, 2) and feature_map.shape == (8, 512, 4, 2)
+    assert torch.equal(nodes[:, 0], outputs["global_feature"])
+    expected = torch.einsum("bchw,bkhw->bkc", feature_map, heatmaps) / 8
+    assert torch.allclose(nodes[:, 1:], expected, atol=1e-5)
+    assert outputs["node_scores"].shape == (8, 14) and torch.all(outputs["node_scores"][:, 0] == 1)
+    # parts are on the global feature's scale ("mean" heatmaps), gradients reach the backbone
+    visible = outputs["node_scores"][:, 1:] > 0.99
+    ratio = nodes[:, 1:].norm(dim=-1)[visible] / nodes[:, 0].norm(dim=-1, keepdim=True).expand(-1, 13)[visible]
+    assert 0.3 < float(ratio.median().detach()) < 3
+    nodes[:, 1:].sum().backward()
+    assert model.backbone.layer1[0].conv1.weight.grad.abs().sum() > 0
+    model.zero_grad()
+    losses = model(batch)
+    assert set(losses) == {"loss_cls", "loss_cm_triplet"}
+    # the test embedding stays the baseline's (the BNNeck feature) unless configured
+    model.eval()
+    with torch.no_grad():
+        embedding = model(batch)
+        assert torch.equal(embedding, model.heads(model.extract(batch)["feature_map"]))
+
+
+def test_node_test_embedding_is_the_14_unit_node_features(synthetic_root, batch):
+    torch.manual_seed(0)
+    model = build_model(pose_cfg(synthetic_root, overrides={"MODEL.POSE.TEST_FEAT": "nodes"})).eval()
+    # mean-pose keypoints (inside the image, score 1): every node is a non-zero feature
+    batch = dict(batch, keypoints=MeanPose()(batch["images"]))
+    with torch.no_grad():
+        embedding = model(batch)
+        nodes = model.extract(batch)["nodes"]
+    assert embedding.shape == (8, 14 * 512)
+    blocks = embedding.view(8, 14, 512)  # block k = node k (0 = global, 1..13 the parts)
+    torch.testing.assert_close(blocks.norm(dim=-1), torch.ones(8, 14))
+    torch.testing.assert_close(blocks, nodes / nodes.norm(dim=-1, keepdim=True))
+    assert (nodes.norm(dim=-1) - 1).abs().min() > 0.1  # the raw nodes are far from unit length
+
+
+def test_cached_mode_needs_keypoints_in_the_batch(synthetic_root, batch):
+    model = build_model(pose_cfg(synthetic_root))
+    without = {k: v for k, v in batch.items() if k != "keypoints"}
+    with pytest.raises(KeyError, match="INPUT.KEYPOINTS.ENABLED"):
+        model.extract(without)
+
+
+def test_online_mode_shares_the_renderer_with_cached_mode(synthetic_root, batch):
+    torch.manual_seed(0)
+    cached = build_model(pose_cfg(synthetic_root))
+    online = build_model(pose_cfg(synthetic_root, overrides={"MODEL.POSE.MODE": "online",
+                                                             "MODEL.POSE.ESTIMATOR.NAME": "MeanPose"}))
+    online.load_state_dict(cached.state_dict())
+    assert isinstance(online.pose_estimator, MeanPose)
+    assert not any("pose_estimator" in k for k in online.state_dict())
+    cached.eval(), online.eval()
+    with torch.no_grad():
+        from_estimator = online.extract({k: v for k, v in batch.items() if k != "keypoints"})
+        same_keypoints = dict(batch, keypoints=MeanPose()(batch["images"]))
+        from_batch = cached.extract(same_keypoints)
+    assert torch.equal(from_estimator["heatmaps"], from_batch["heatmaps"])
+    assert torch.allclose(from_estimator["nodes"], from_batch["nodes"])
+
+
+@pytest.mark.parametrize("key, value", [("MODEL.POSE.HEAD", "ears"), ("MODEL.POSE.HEATMAP_NORM", "max"),
+                                        ("MODEL.POSE.TEST_FEAT", "parts"), ("MODEL.POSE.SIGMA", 0.0)])
+def test_bad_pose_settings_name_the_key(synthetic_root, key, value):
+    with pytest.raises(ValueError, match=key):
+        build_model(pose_cfg(synthetic_root, overrides={key: value}))
+
+
+# ================================================================== G2DA
+
+G2DA_LOSSES = {"MODEL.LOSSES.NAME": ("CrossEntropyLoss", "CrossModalityTripletLoss", "GraphCrossEntropyLoss")}
+
+
+@pytest.fixture(scope="module")
+def g2da(synthetic_root):
+    torch.manual_seed(0)
+    return build_model(pose_cfg(synthetic_root, "G2DA", G2DA_LOSSES))
+
+
+def test_g2da_outputs_losses_and_gradients(g2da, batch):
+    g2da.train()
+    outputs = g2da.extract(batch)
+    assert outputs["nodes"].shape == outputs["refined_nodes"].shape == (8, 14, 512)
+    assert outputs["graph_feature"].shape == (8, 512) and outputs["graph_cls_outputs"].shape == (8, 4)
+    assert outputs["refined_nodes"].dtype == outputs["graph_feature"].dtype == torch.float32
+    # V_G = BN(GAP(F)) + sum_k w_k v'_k, recomputed from the parts (train-mode BN: batch statistics)
+    mfa = g2da.mfa
+    bn = F.batch_norm(outputs["global_feature"], None, None, mfa.aggregation.norm.weight,
+                      mfa.aggregation.norm.bias, training=True)
+    expected = bn + (outputs["refined_nodes"] / 14).sum(dim=1)  # w starts at 1 / (K+1)
+    assert torch.allclose(outputs["graph_feature"], expected, atol=1e-4)
+
+    with EventStorage():
+        losses = g2da(batch)
+    assert set(losses) == {"loss_cls", "loss_cm_triplet", "loss_graph_cls", "loss_mfa_gamma_l1"}
+    targets = torch.as_tensor(batch["targets"]).long()
+    expected_lg = F.cross_entropy(g2da.mfa.classifier(g2da.extract(batch)["graph_feature"]), targets)
+    assert losses["loss_graph_cls"].item() == pytest.approx(expected_lg.item(), rel=1e-4)
+    # every gamma starts at 1; a quarter of 14 nodes x 4 heads x 128 channels is penalised
+    assert losses["loss_mfa_gamma_l1"].item() == pytest.approx(1e-4 * 14 * 4 * 128 / 4)
+
+    g2da.zero_grad(set_to_none=True)
+    losses["loss_graph_cls"].backward()
+    for p in (g2da.backbone.layer1[0].conv1.weight, mfa.attention.project.weight, mfa.attention.attn_target,
+              mfa.fusion.norm.weight, mfa.aggregation.node_params, mfa.classifier.weight):
+        assert p.grad is not None and p.grad.abs().sum() > 0
+
+
+def test_exchanged_channels_are_logged(g2da, batch):
+    g2da.train()
+    gamma = g2da.mfa.fusion.gamma  # (14 nodes, 4 heads, 128 channels)
+    saved = gamma.detach().clone()
+    try:
+        with torch.no_grad():
+            gamma[3, 1, :5] = 0.001
+            gamma[7, 2, 10] = -0.01
+            gamma[0, 2, 0] = 0.03  # above theta
+        with EventStorage() as storage:
+            g2da(batch)
+            logged = {k: v.latest() for k, v in storage.histories().items() if k.startswith("mfa_exchanged")}
+    finally:
+        with torch.no_grad():
+            gamma.copy_(saved)
+    assert logged == {"mfa_exchanged": 6, "mfa_exchanged_head0": 0, "mfa_exchanged_head1": 5,
+                      "mfa_exchanged_head2": 1, "mfa_exchanged_head3": 0}
+
+
+def test_inference_returns_v_g(g2da, batch):
+    g2da.eval()
+    with torch.no_grad():
+        embedding = g2da(batch)
+        outputs = g2da.extract(batch)
+    assert "graph_cls_outputs" not in outputs
+    assert embedding.shape == (8, 512) and torch.equal(embedding, outputs["graph_feature"])
+    # ... which is not the baseline's BNNeck embedding
+    assert not torch.allclose(embedding, g2da.heads(outputs["feature_map"]))
+
+
+def test_mfa_learns_at_the_heads_rate(g2da):
+    groups = get_default_optimizer_params(g2da, base_lr=0.01, heads_lr_factor=10.0)
+    rates = {id(g["params"][0]): g["lr"] for g in groups}
+    assert rates[id(g2da.mfa.attention.project.weight)] == pytest.approx(0.1)
+    assert rates[id(g2da.backbone.layer1[0].conv1.weight)] == pytest.approx(0.01)
+
+
+def test_g2da_refuses_a_node_test_embedding(synthetic_root):
+    with pytest.raises(ValueError, match="MODEL.POSE.TEST_FEAT"):
+        build_model(pose_cfg(synthetic_root, "G2DA", {**G2DA_LOSSES, "MODEL.POSE.TEST_FEAT": "nodes"}))

@@ -1,23 +1,16 @@
-"""Message Fusion Attention (Sec. III-C): adjacency, attention masking, the theta exchange against hand
-computations, the sparsity penalty, and the G2DA meta-architecture on a loader batch."""
+"""Message Fusion Attention (Sec. III-C): the adjacency, the graph attention against hand computations,
+the theta exchange, the sparsity penalty, the aggregation, and the head built from the config or
+from keyword arguments. (The G2DA meta-architecture that carries the head: test_meta_arch.py.)"""
 
 import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-import g2da_plugin  # noqa: F401
-from fastreid.config import get_cfg
-from fastreid.modeling.meta_arch import build_model
-from fastreid.solver.build import get_default_optimizer_params
-from fastreid.utils.events import EventStorage
-
-from g2da_plugin.config import add_g2da_config
-from g2da_plugin.data.build import build_cross_modality_train_loader
 from g2da_plugin.modeling.heads.mfa import (GraphAggregation, MessageFusion, MessageFusionAttention,
                                             MultiHeadGraphAttention, skeleton_adjacency)
-from g2da_plugin.modeling.heads.pose_parts import GRAPH_NODE_NAMES
+from g2da_plugin.modeling.skeleton_graph import GRAPH_NODE_NAMES, NUM_NODES
+from tests.helpers import make_cfg
 
 # ------------------------------------------------------------------ adjacency
 
@@ -31,8 +24,8 @@ NATURAL_LINKS = [
 ]
 
 
-def test_adjacency_by_hand():
-    adjacency = skeleton_adjacency()
+def test_skeleton_adjacency_by_hand():
+    adjacency = skeleton_adjacency(NUM_NODES)
     index = {name: i for i, name in enumerate(GRAPH_NODE_NAMES)}
     expected = torch.eye(14, dtype=torch.bool)
     expected[0, :] = expected[:, 0] = True  # global <-> every part
@@ -45,12 +38,18 @@ def test_adjacency_by_hand():
     assert sorted(adjacency[wrist].nonzero().flatten().tolist()) == [0, index["left_elbow"], wrist]
 
 
+def test_adjacency_of_given_edges():
+    # 4 nodes, one edge 2-3 given: node 0 (global) links to all, self loops, 2 <-> 3; 1-2, 1-3 missing
+    expected = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 1, 1], [1, 0, 1, 1]], dtype=torch.bool)
+    assert torch.equal(skeleton_adjacency(4, edges=((2, 3),)), expected)
+
+
 # ------------------------------------------------------------------ attention
 
 def test_a_node_sees_exactly_its_neighbours():
     torch.manual_seed(0)
-    adjacency = skeleton_adjacency()
-    attention = MultiHeadGraphAttention(8, num_heads=2, head_dim=3, adjacency=adjacency)
+    adjacency = skeleton_adjacency(NUM_NODES)
+    attention = MultiHeadGraphAttention(8, num_heads=2, head_dim=3, adjacency=adjacency, activation="elu")
     nodes = torch.randn(2, 14, 8)
     with torch.no_grad():
         out = attention(nodes)
@@ -65,7 +64,7 @@ def test_a_node_sees_exactly_its_neighbours():
 
 def test_zero_attention_vectors_average_the_neighbours():
     torch.manual_seed(0)
-    adjacency = skeleton_adjacency()
+    adjacency = skeleton_adjacency(NUM_NODES)
     attention = MultiHeadGraphAttention(6, num_heads=2, head_dim=3, adjacency=adjacency, activation="none")
     with torch.no_grad():
         attention.attn_target.zero_()
@@ -78,12 +77,50 @@ def test_zero_attention_vectors_average_the_neighbours():
     assert torch.allclose(out, expected, atol=1e-6)
 
 
+def test_graph_attention_on_a_three_node_graph_by_hand():
+    # Nodes v0 = (1, 0), v1 = (0, 1), v2 = (1, 1); the edge 1-2 is missing (node 0 sees all, 1 sees 0 and
+    # itself, 2 sees 0 and itself). Two heads of width 2: W_0 = I, W_1 swaps the two coordinates.
+    # e_ij = LeakyReLU_0.2(a_target . W v_i + a_neighbour . W v_j), alpha_i = softmax of e_i. over i's
+    # neighbours, out_i = sum_j alpha_ij W v_j (activation "none").
+    adjacency = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 1]], dtype=torch.bool)
+    attention = MultiHeadGraphAttention(2, num_heads=2, head_dim=2, adjacency=adjacency, activation="none")
+    with torch.no_grad():
+        attention.project.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0],     # head 0: W_0 = I
+                                                     [0.0, 1.0], [1.0, 0.0]]))   # head 1: (x, y) -> (y, x)
+        attention.attn_target.copy_(torch.tensor([[1.0, -1.0], [1.0, 0.0]]))
+        attention.attn_neighbour.copy_(torch.tensor([[2.0, 0.0], [0.0, -1.0]]))
+        out = attention(torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]]))
+    e = math.exp
+    # head 0: W v = (1, 0), (0, 1), (1, 1); target (1, -1) . W v_i = 1, -1, 0; neighbour (2, 0) . W v_j = 2, 0, 2
+    #   node 0: e = 3, 1, 3          -> ((1, 0) e^3 + (0, 1) e^1 + (1, 1) e^3) / (2 e^3 + e^1)
+    #   node 1: e = 1, LReLU(-1) = -0.2 (node 2 masked) -> ((1, 0) e^1 + (0, 1) e^-0.2) / (e^1 + e^-0.2)
+    #   node 2: e = 2, (masked), 2   -> the mean of (1, 0) and (1, 1)
+    head0 = [[2 * e(3) / (2 * e(3) + e(1)), (e(1) + e(3)) / (2 * e(3) + e(1))],
+             [e(1) / (e(1) + e(-0.2)), e(-0.2) / (e(1) + e(-0.2))],
+             [1.0, 0.5]]
+    # head 1: W v = (0, 1), (1, 0), (1, 1); target (1, 0) . W v_i = 0, 1, 1; neighbour (0, -1) . W v_j = -1, 0, -1
+    #   node 0: e = LReLU(-1), 0, LReLU(-1) = -0.2, 0, -0.2 -> ((0, 1) e^-0.2 + (1, 0) + (1, 1) e^-0.2) / (1 + 2 e^-0.2)
+    #   node 1: e = 0, 1             -> ((0, 1) + (1, 0) e^1) / (1 + e^1)
+    #   node 2: e = 0, (masked), 0   -> the mean of (0, 1) and (1, 1)
+    head1 = [[(1 + e(-0.2)) / (1 + 2 * e(-0.2)), 2 * e(-0.2) / (1 + 2 * e(-0.2))],
+             [e(1) / (1 + e(1)), 1 / (1 + e(1))],
+             [0.5, 1.0]]
+    expected = torch.tensor([head0, head1]).transpose(0, 1)[None]  # (B=1, N=3, L=2, c=2)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+
+
+def test_adjacency_without_self_loops_is_refused():
+    with pytest.raises(ValueError, match="self loops"):
+        MultiHeadGraphAttention(2, 1, 2, torch.ones(3, 3, dtype=torch.bool).fill_diagonal_(False), "none")
+
+
 # ------------------------------------------------------------------ message fusion
 
-def fusion_with(gamma, beta, **kwargs):
-    """A MessageFusion over one node whose eval-mode BN is exactly ``gamma * x + beta``."""
+def fusion_with(gamma, beta, theta, exchange=True):
+    """A MessageFusion over one node whose eval-mode BN is exactly ``gamma * x + beta`` (no penalty)."""
     num_heads, head_dim = gamma.shape
-    fusion = MessageFusion(num_heads, head_dim, num_nodes=1, **kwargs)
+    fusion = MessageFusion(num_heads, head_dim, num_nodes=1, theta=theta, exchange=exchange, per_node=True,
+                           l1_weight=0.0, l1_share=1.0)
     with torch.no_grad():
         fusion.norm.weight.copy_(gamma.flatten())
         fusion.norm.bias.copy_(beta.flatten())
@@ -116,7 +153,8 @@ def test_nothing_is_exchanged_without_exchange_or_with_theta_zero(kwargs):
 @pytest.mark.parametrize("per_node", [True, False])
 def test_training_statistics_per_node_or_shared(per_node):
     torch.manual_seed(0)
-    fusion = MessageFusion(2, 3, num_nodes=4, per_node=per_node).train()
+    fusion = MessageFusion(2, 3, num_nodes=4, theta=0.02, exchange=True, per_node=per_node, l1_weight=0.0,
+                           l1_share=0.5).train()
     # nodes with very different scales: per-node BN standardises each node, shared BN does not
     heads = torch.randn(16, 4, 2, 3) * torch.tensor([1.0, 5.0, 0.2, 3.0]).view(1, 4, 1, 1)
     out = fusion(heads).view(16, 4, 2, 3)
@@ -132,13 +170,17 @@ def test_training_statistics_per_node_or_shared(per_node):
 
 def test_sparsity_penalty_by_hand():
     # 2 heads x 4 channels, share 0.5: head 0 penalises channels 0, 1; head 1 starts at 4 // 2 = 2
-    fusion = MessageFusion(2, 4, num_nodes=1, l1_weight=0.1, l1_share=0.5, per_node=False)
+    def fusion(l1_weight):
+        return MessageFusion(2, 4, num_nodes=1, theta=0.02, exchange=True, per_node=False, l1_weight=l1_weight,
+                             l1_share=0.5)
+
+    penalised = fusion(0.1)
     with torch.no_grad():
-        fusion.norm.weight.copy_(torch.tensor([1.0, -2.0, 3.0, 4.0, 5.0, 6.0, -7.0, 8.0]))
-    assert fusion.sparsity_penalty().item() == pytest.approx(0.1 * (1 + 2 + 7 + 8))
-    fusion.sparsity_penalty().backward()
-    assert torch.allclose(fusion.norm.weight.grad, 0.1 * torch.tensor([1.0, -1.0, 0, 0, 0, 0, -1.0, 1.0]))
-    assert MessageFusion(2, 4, num_nodes=1).sparsity_penalty() is None  # weight 0: off
+        penalised.norm.weight.copy_(torch.tensor([1.0, -2.0, 3.0, 4.0, 5.0, 6.0, -7.0, 8.0]))
+    assert penalised.sparsity_penalty().item() == pytest.approx(0.1 * (1 + 2 + 7 + 8))
+    penalised.sparsity_penalty().backward()
+    assert torch.allclose(penalised.norm.weight.grad, 0.1 * torch.tensor([1.0, -1.0, 0, 0, 0, 0, -1.0, 1.0]))
+    assert fusion(0.0).sparsity_penalty() is None  # weight 0: off
 
 
 @pytest.mark.parametrize("weighting", ["softmax", "free"])
@@ -148,115 +190,78 @@ def test_aggregation_by_hand(weighting):
     with torch.no_grad():
         assert torch.allclose(aggregation(torch.tensor([[1.0, -1.0]]), refined), torch.tensor([[8 / 3, 1.0]]))
         aggregation.node_params.copy_(torch.tensor([0.0, math.log(2.0), math.log(5.0)]))
-        w = torch.tensor([1 / 8, 2 / 8, 5 / 8]) if weighting == "softmax" else torch.tensor([0.0, math.log(2), math.log(5)])
+        w = torch.tensor([1 / 8, 2 / 8, 5 / 8] if weighting == "softmax" else [0.0, math.log(2), math.log(5)])
         assert torch.allclose(aggregation(torch.zeros(1, 2), refined), w @ refined[0])
+
+
+# ------------------------------------------------------------------ the head: config, penalty, statistics
+
+#: Every keyword argument of MessageFusionAttention, at small sizes: d = 8, 2 heads of 4 channels.
+MFA_KWARGS = {"feat_dim": 8, "num_classes": 3, "num_heads": 2, "theta": 0.02, "exchange": True, "activation": "elu",
+              "bn_per_node": True, "l1_weight": 1e-3, "l1_share": 0.5, "node_weights": "softmax"}
+
+
+def small_mfa(**changes):
+    return MessageFusionAttention(**{**MFA_KWARGS, **changes})
+
+
+def test_head_built_from_the_config():
+    cfg = make_cfg(overrides={"MODEL.BACKBONE.FEAT_DIM": 12, "MODEL.HEADS.NUM_CLASSES": 5, "MODEL.MFA.NUM_HEADS": 3,
+                              "MODEL.MFA.THETA": 0.05, "MODEL.MFA.EXCHANGE": False, "MODEL.MFA.ACTIVATION": "relu",
+                              "MODEL.MFA.BN_PER_NODE": False, "MODEL.MFA.NODE_WEIGHTS": "free",
+                              "MODEL.MFA.GAMMA_L1.WEIGHT": 0.5, "MODEL.MFA.GAMMA_L1.SHARE": 0.5})
+    mfa = MessageFusionAttention(cfg)
+    assert (mfa.attention.num_heads, mfa.attention.head_dim) == (3, 4)
+    assert isinstance(mfa.attention.activation, torch.nn.ReLU)
+    assert mfa.fusion.theta == 0.05 and not mfa.fusion.exchange and mfa.fusion.gamma.shape == (3, 4)
+    assert mfa.aggregation.node_weights.tolist() == pytest.approx([1 / 14] * 14)  # "free" starts at 1 / (K+1)
+    assert not mfa.aggregation.softmax
+    assert tuple(mfa.classifier.weight.shape) == (5, 12)
+    # gammas all 1: weight 0.5 x (3 heads x 2 penalised channels of 4)
+    assert mfa.penalty().item() == pytest.approx(0.5 * 3 * 2)
+
+
+def test_head_forward_shapes():
+    torch.manual_seed(0)
+    out = small_mfa().train()(torch.randn(4, NUM_NODES, 8), torch.randn(4, 8))
+    assert out["refined_nodes"].shape == (4, NUM_NODES, 8) and out["graph_feature"].shape == (4, 8)
+
+
+def test_penalty_and_statistics_by_hand():
+    mfa = small_mfa()  # gamma (14 nodes, 2 heads, 4 channels), all 1; head 0 penalises channels 0-1, head 1 2-3
+    with torch.no_grad():
+        gamma = mfa.fusion.gamma
+        gamma[3, 1, :2] = 0.001
+        gamma[5, 0, 3] = -0.01
+        gamma[6, 0, 0] = 0.03       # above theta: kept
+        gamma[7, 1, 2] = -4.0       # penalised channel of head 1
+    assert {k: int(v) for k, v in mfa.statistics().items()} == \
+        {"mfa_exchanged": 3, "mfa_exchanged_head0": 1, "mfa_exchanged_head1": 2}
+    # penalised |gamma|: 14 nodes x 4 penalised channels, all 1 but gamma[6, 0, 0] = 0.03, gamma[7, 1, 2] = -4
+    assert mfa.penalty().item() == pytest.approx(1e-3 * (14 * 4 - 2 + 0.03 + 4.0))
+    assert small_mfa(l1_weight=0.0).penalty() is None
+    shared = small_mfa(bn_per_node=False)  # gamma (2 heads, 4 channels), shared by the nodes
+    with torch.no_grad():
+        shared.fusion.gamma[1, 3] = 0.0
+    assert {k: int(v) for k, v in shared.statistics().items()} == \
+        {"mfa_exchanged": 1, "mfa_exchanged_head0": 0, "mfa_exchanged_head1": 1}
+
+
+def test_statistics_without_exchange_count_nothing():
+    mfa = small_mfa(exchange=False, bn_per_node=False)
+    with torch.no_grad():
+        mfa.fusion.gamma.zero_()
+    assert all(int(count) == 0 for count in mfa.statistics().values()) and len(mfa.statistics()) == 3
 
 
 def test_bad_settings_name_the_key():
     with pytest.raises(ValueError, match="MODEL.MFA.NUM_HEADS"):
-        MessageFusionAttention(feat_dim=10, num_classes=3, num_heads=4)
+        small_mfa(feat_dim=10, num_heads=4)
     with pytest.raises(ValueError, match="MODEL.MFA.EXCHANGE"):
-        MessageFusionAttention(feat_dim=8, num_classes=3, num_heads=1)
+        small_mfa(num_heads=1)
     with pytest.raises(ValueError, match="MODEL.MFA.ACTIVATION"):
-        MessageFusionAttention(feat_dim=8, num_classes=3, activation="tanh")
+        small_mfa(activation="tanh")
     with pytest.raises(ValueError, match="MODEL.MFA.NODE_WEIGHTS"):
-        MessageFusionAttention(feat_dim=8, num_classes=3, node_weights="uniform")
-
-
-# ------------------------------------------------------------------ the G2DA meta-architecture
-
-def make_cfg(root, *opts):
-    cfg = add_g2da_config(get_cfg())
-    cfg.merge_from_list([
-        "MODEL.META_ARCHITECTURE", "G2DA", "MODEL.DEVICE", "cpu",
-        "MODEL.BACKBONE.NAME", "build_two_stream_resnet_backbone", "MODEL.BACKBONE.DEPTH", "18x",
-        "MODEL.BACKBONE.FEAT_DIM", "512", "MODEL.BACKBONE.PRETRAIN", "False",
-        "MODEL.HEADS.WITH_BNNECK", "True", "MODEL.HEADS.NECK_FEAT", "before", "MODEL.HEADS.NUM_CLASSES", "4",
-        "MODEL.LOSSES.NAME", '("CrossEntropyLoss", "CrossModalityTripletLoss", "GraphCrossEntropyLoss")',
-        "DATASETS.ROOT", root, "DATASETS.NAMES", '("SYSUMM01_CM",)', "SEED", "0",
-        "INPUT.SIZE_TRAIN", "[64,32]", "INPUT.SIZE_TEST", "[64,32]", "INPUT.KEYPOINTS.ENABLED", "True",
-        "SOLVER.IMS_PER_BATCH", "8", "DATALOADER.NUM_INSTANCE", "2", "DATALOADER.NUM_WORKERS", "0", *opts,
-    ])
-    return cfg
-
-
-@pytest.fixture(scope="module")
-def batch(synthetic_root):
-    return next(iter(build_cross_modality_train_loader(make_cfg(synthetic_root))))
-
-
-@pytest.fixture(scope="module")
-def model(synthetic_root):
-    torch.manual_seed(0)
-    return build_model(make_cfg(synthetic_root))
-
-
-def test_g2da_outputs_losses_and_gradients(model, batch):
-    model.train()
-    outputs = model.extract(batch)
-    assert outputs["nodes"].shape == outputs["refined_nodes"].shape == (8, 14, 512)
-    assert outputs["graph_feature"].shape == (8, 512) and outputs["graph_cls_outputs"].shape == (8, 4)
-    assert outputs["refined_nodes"].dtype == outputs["graph_feature"].dtype == torch.float32
-    # V_G = BN(GAP(F)) + sum_k w_k v'_k, recomputed from the parts (train-mode BN: batch statistics)
-    mfa = model.mfa
-    bn = F.batch_norm(outputs["global_feature"], None, None, mfa.aggregation.norm.weight,
-                      mfa.aggregation.norm.bias, training=True)
-    expected = bn + (outputs["refined_nodes"] / 14).sum(dim=1)  # w starts at 1 / (K+1)
-    assert torch.allclose(outputs["graph_feature"], expected, atol=1e-4)
-
-    with EventStorage():
-        losses = model(batch)
-    assert set(losses) == {"loss_cls", "loss_cm_triplet", "loss_graph_cls", "loss_mfa_gamma_l1"}
-    targets = torch.as_tensor(batch["targets"]).long()
-    expected_lg = F.cross_entropy(model.mfa.classifier(model.extract(batch)["graph_feature"]), targets)
-    assert losses["loss_graph_cls"].item() == pytest.approx(expected_lg.item(), rel=1e-4)
-    # every gamma starts at 1; a quarter of 14 nodes x 4 heads x 128 channels is penalised
-    assert losses["loss_mfa_gamma_l1"].item() == pytest.approx(1e-4 * 14 * 4 * 128 / 4)
-
-    model.zero_grad(set_to_none=True)
-    losses["loss_graph_cls"].backward()
-    for p in (model.backbone.layer1[0].conv1.weight, mfa.attention.project.weight, mfa.attention.attn_target,
-              mfa.fusion.norm.weight, mfa.aggregation.node_params, mfa.classifier.weight):
-        assert p.grad is not None and p.grad.abs().sum() > 0
-
-
-def test_exchanged_channels_are_logged(model, batch):
-    model.train()
-    gamma = model.mfa.fusion.gamma  # (14 nodes, 4 heads, 128 channels)
-    saved = gamma.detach().clone()
-    try:
-        with torch.no_grad():
-            gamma[3, 1, :5] = 0.001
-            gamma[7, 2, 10] = -0.01
-            gamma[0, 2, 0] = 0.03  # above theta
-        with EventStorage() as storage:
-            model(batch)
-            logged = {k: v.latest() for k, v in storage.histories().items() if k.startswith("mfa_exchanged")}
-    finally:
-        with torch.no_grad():
-            gamma.copy_(saved)
-    assert logged == {"mfa_exchanged": 6, "mfa_exchanged_head0": 0, "mfa_exchanged_head1": 5,
-                      "mfa_exchanged_head2": 1, "mfa_exchanged_head3": 0}
-
-
-def test_inference_returns_v_g(model, batch):
-    model.eval()
-    with torch.no_grad():
-        embedding = model(batch)
-        outputs = model.extract(batch)
-    assert "graph_cls_outputs" not in outputs
-    assert embedding.shape == (8, 512) and torch.equal(embedding, outputs["graph_feature"])
-    # ... which is not the baseline's BNNeck embedding
-    assert not torch.allclose(embedding, model.heads(outputs["feature_map"]))
-
-
-def test_mfa_learns_at_the_heads_rate(model):
-    groups = get_default_optimizer_params(model, base_lr=0.01, heads_lr_factor=10.0)
-    rates = {id(g["params"][0]): g["lr"] for g in groups}
-    assert rates[id(model.mfa.attention.project.weight)] == pytest.approx(0.1)
-    assert rates[id(model.backbone.layer1[0].conv1.weight)] == pytest.approx(0.01)
-
-
-def test_g2da_refuses_a_node_test_embedding(synthetic_root):
-    with pytest.raises(ValueError, match="MODEL.POSE.TEST_FEAT"):
-        build_model(make_cfg(synthetic_root, "MODEL.POSE.TEST_FEAT", "nodes"))
+        small_mfa(node_weights="uniform")
+    with pytest.raises(TypeError, match="node_weights"):
+        MessageFusionAttention(**{k: v for k, v in MFA_KWARGS.items() if k != "node_weights"})

@@ -1,14 +1,12 @@
-"""Part contrastive loss (Eq. 5) on hand-worked examples and a naive loop; the alignment config."""
+"""Part contrastive loss (Eq. 5) on hand-worked examples and a naive loop; the PartContrastiveLoss module."""
 
 import pytest
 import torch
 
-import g2da_plugin.modeling  # noqa: F401  (applies the fastreid compat workarounds, registers)
-from fastreid.config import get_cfg
 from g2da_plugin.data.datasets.modality import IR, RGB
 from g2da_plugin.modeling.losses import G2DA_LOSS_REGISTRY
-from g2da_plugin.modeling.losses.alignment_config import add_alignment_config
 from g2da_plugin.modeling.losses.part_contrastive import PartContrastiveLoss, part_contrastive_loss
+from tests.helpers import make_cfg
 
 F64 = torch.float64
 
@@ -58,10 +56,10 @@ def test_norm_feat_uses_unit_vectors():
     #   raw:        (A,B) d^2 = 4 + 25 = 29; (A,C) d = 1 -> 1;                      L = 30 / 4 = 7.5
     nodes, ids, mods = tensors([[[2, 0]], [[0, 5]], [[3, 0]]], [0, 0, 1], [RGB, IR, IR])
     nodes.requires_grad_(True)
-    normed = part_contrastive_loss(nodes, ids, mods, norm_feat=True)
+    normed = part_contrastive_loss(nodes, ids, mods, margin=2.0, norm_feat=True)
     # d = sqrt(max(d^2, 1e-12)) (FastReID's floor) makes the zero distance 1e-6: hinge 4 - 4e-6
     assert normed.item() == pytest.approx(1.5, abs=2e-6)
-    assert part_contrastive_loss(nodes, ids, mods).item() == pytest.approx(7.5, abs=1e-12)
+    assert part_contrastive_loss(nodes, ids, mods, margin=2.0).item() == pytest.approx(7.5, abs=1e-12)
     normed.backward()  # a negative pair at distance 0: the hinge's sqrt must not give NaN
     assert torch.isfinite(nodes.grad).all()
 
@@ -93,31 +91,30 @@ def shuffled_batch(ids=4, per_modality=3, nodes=5, dim=6, seed=0, scale=0.4):
 def test_all_pairs_matches_naive_loop():
     nodes, ids, mods = shuffled_batch()
     expected = naive_all_pairs_loss(nodes, ids.tolist(), mods.tolist(), 2.0)
-    assert part_contrastive_loss(nodes, ids, mods, pairs="all").item() == pytest.approx(expected, rel=1e-10)
+    value = part_contrastive_loss(nodes, ids, mods, margin=2.0, pairs="all")
+    assert value.item() == pytest.approx(expected, rel=1e-10)
 
 
 @pytest.mark.parametrize("pairs", ["all", "hard"])
 def test_gradcheck(pairs):
     nodes, ids, mods = shuffled_batch(ids=2, per_modality=2, nodes=3, dim=4, seed=1)
     nodes.requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda x: part_contrastive_loss(x, ids, mods, pairs=pairs), (nodes,))
+    assert torch.autograd.gradcheck(lambda x: part_contrastive_loss(x, ids, mods, 2.0, pairs=pairs), (nodes,))
 
 
 def test_float32_under_autocast():
     nodes, ids, mods = shuffled_batch(seed=2)
-    reference = part_contrastive_loss(nodes.float(), ids, mods)
+    reference = part_contrastive_loss(nodes.float(), ids, mods, margin=2.0)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        value = part_contrastive_loss(nodes.float(), ids, mods)
+        value = part_contrastive_loss(nodes.float(), ids, mods, margin=2.0)
     assert value.dtype == torch.float32
     torch.testing.assert_close(value, reference)
 
 
 # ------------------------------------------------------------------ module and config
-def make_cfg(**pcl_keys):
-    cfg = add_alignment_config(get_cfg())
-    for key, value in pcl_keys.items():
-        cfg.MODEL.LOSSES.PCL[key] = value
-    return cfg
+def pcl_cfg(**keys):
+    """The plugin's config with ``MODEL.LOSSES.PART_CONTRASTIVE.<key>`` set from ``keys``."""
+    return make_cfg(overrides={f"MODEL.LOSSES.PART_CONTRASTIVE.{key}": value for key, value in keys.items()})
 
 
 def outputs_of(nodes, ids, mods):
@@ -125,18 +122,36 @@ def outputs_of(nodes, ids, mods):
 
 
 def test_module_is_lambda_c_times_eq5():
-    loss = G2DA_LOSS_REGISTRY.get("PartContrastiveLoss")(make_cfg())
+    loss = G2DA_LOSS_REGISTRY.get("PartContrastiveLoss")(pcl_cfg(SCALE=0.25, MARGIN=2.0, PAIRS="all"))
     result = loss(outputs_of(*tensors(EX1_NODES, EX1_IDS, EX1_MODS)))
     assert set(result) == {"loss_part_contrastive"}
-    assert result["loss_part_contrastive"].item() == pytest.approx(0.1 * EX1_LOSS, abs=1e-12)
-    hard = PartContrastiveLoss(make_cfg(PAIRS="hard", SCALE=1.0, MARGIN=2.0))
+    assert result["loss_part_contrastive"].item() == pytest.approx(0.25 * EX1_LOSS, abs=1e-12)
+    hard = PartContrastiveLoss(pcl_cfg(PAIRS="hard", SCALE=1.0, MARGIN=2.0))
     assert hard(outputs_of(*tensors(EX2_NODES, EX2_IDS, EX2_MODS)))["loss_part_contrastive"].item() \
         == pytest.approx(3.5, abs=1e-12)
 
 
+def test_module_norm_feat_from_config():
+    # the unit-vector example of test_norm_feat_uses_unit_vectors: 1.5 normalised, 7.5 raw
+    outputs = outputs_of(*tensors([[[2, 0]], [[0, 5]], [[3, 0]]], [0, 0, 1], [RGB, IR, IR]))
+    normed = PartContrastiveLoss(pcl_cfg(NORM_FEAT=True, MARGIN=2.0, SCALE=1.0))(outputs)["loss_part_contrastive"]
+    raw = PartContrastiveLoss(pcl_cfg(NORM_FEAT=False, MARGIN=2.0, SCALE=1.0))(outputs)["loss_part_contrastive"]
+    assert normed.item() == pytest.approx(1.5, abs=2e-6) and raw.item() == pytest.approx(7.5, abs=1e-12)
+
+
+def test_constructor_has_no_defaults_for_config_values():
+    with pytest.raises(TypeError, match="norm_feat"):
+        PartContrastiveLoss(margin=2.0, scale=1.0, pairs="all")
+    with pytest.raises(TypeError, match="margin"):
+        part_contrastive_loss(*tensors(EX1_NODES, EX1_IDS, EX1_MODS))
+    module = PartContrastiveLoss(margin=2.0, scale=0.5, pairs="all", norm_feat=False)
+    assert module(outputs_of(*tensors(EX1_NODES, EX1_IDS, EX1_MODS)))["loss_part_contrastive"].item() \
+        == pytest.approx(0.5 * EX1_LOSS, abs=1e-12)
+
+
 def test_module_margin_from_config():
     # example 1 with margin 1: (A,C) keeps only node 1: (1 - 0.5)^2 = 0.25; L = (26 + 0.25 + 13.25) / 16
-    loss = PartContrastiveLoss(make_cfg(MARGIN=1.0, SCALE=1.0))
+    loss = PartContrastiveLoss(pcl_cfg(MARGIN=1.0, SCALE=1.0))
     value = loss(outputs_of(*tensors(EX1_NODES, EX1_IDS, EX1_MODS)))["loss_part_contrastive"]
     assert value.item() == pytest.approx(39.5 / 16, abs=1e-12)
 
@@ -144,31 +159,18 @@ def test_module_margin_from_config():
 def test_module_without_cross_modality_pair_returns_connected_zero():
     nodes, ids, _ = tensors(EX1_NODES, EX1_IDS, EX1_MODS)
     nodes.requires_grad_(True)
-    value = PartContrastiveLoss(make_cfg())(outputs_of(nodes, ids, torch.full((4,), IR)))["loss_part_contrastive"]
+    value = PartContrastiveLoss(pcl_cfg())(outputs_of(nodes, ids, torch.full((4,), IR)))["loss_part_contrastive"]
     value.backward()
     assert value.item() == 0.0 and torch.equal(nodes.grad, torch.zeros_like(nodes))
 
 
 def test_module_needs_nodes():
     with pytest.raises(KeyError, match="PartContrastiveLoss needs skeleton-graph node features"):
-        PartContrastiveLoss(make_cfg())({"targets": torch.zeros(2), "modalities": torch.zeros(2)})
+        PartContrastiveLoss(pcl_cfg())({"targets": torch.zeros(2), "modalities": torch.zeros(2)})
     with pytest.raises(ValueError, match="nodes must be"):
-        PartContrastiveLoss(make_cfg())(outputs_of(torch.zeros(3, 4), torch.zeros(3), torch.zeros(3)))
+        PartContrastiveLoss(pcl_cfg())(outputs_of(torch.zeros(3, 4), torch.zeros(3), torch.zeros(3)))
 
 
 def test_module_rejects_unknown_pairs():
     with pytest.raises(ValueError, match="PAIRS"):
-        PartContrastiveLoss(make_cfg(PAIRS="semi-hard"))
-
-
-def test_alignment_config_adds_keys_and_keeps_values():
-    cfg = add_alignment_config(get_cfg())
-    assert cfg.MODEL.LOSSES.OT.PHI == 0.5 and cfg.MODEL.LOSSES.OT.GW_LOSS == "abs"
-    assert cfg.MODEL.LOSSES.OT.SCALE == 1.0 and cfg.MODEL.LOSSES.PCL.SCALE == 0.1
-    assert cfg.MODEL.LOSSES.PCL.MARGIN == 2.0 and cfg.MODEL.LOSSES.PCL.PAIRS == "all"
-    cfg.MODEL.LOSSES.PCL.MARGIN = 1.5
-    add_alignment_config(cfg)
-    assert cfg.MODEL.LOSSES.PCL.MARGIN == 1.5
-    # nothing else changed: without the two new nodes it is FastReID's default config
-    del cfg.MODEL.LOSSES["OT"], cfg.MODEL.LOSSES["PCL"]
-    assert cfg == get_cfg()
+        PartContrastiveLoss(pcl_cfg(PAIRS="semi-hard"))

@@ -6,23 +6,17 @@ import pytest
 import torch
 import torchvision
 
-import g2da_plugin.modeling  # noqa: F401  (applies the fastreid compat workarounds, registers)
-from fastreid.config import get_cfg
 from fastreid.modeling.backbones import BACKBONE_REGISTRY, build_backbone
+
+from g2da_plugin.data.datasets.modality import IR, RGB
 from g2da_plugin.modeling.backbones.two_stream_resnet import parse_depth
-from g2da_plugin.modeling.config import add_modeling_config
-
-RGB, IR = 0, 1
+from tests.helpers import tiny_model_cfg
 
 
-def make_cfg(depth="18x", last_stride=1, pretrain=False, path=""):
-    cfg = add_modeling_config(get_cfg())
-    cfg.MODEL.BACKBONE.NAME = "build_two_stream_resnet_backbone"
-    cfg.MODEL.BACKBONE.DEPTH = depth
-    cfg.MODEL.BACKBONE.LAST_STRIDE = last_stride
-    cfg.MODEL.BACKBONE.PRETRAIN = pretrain
-    cfg.MODEL.BACKBONE.PRETRAIN_PATH = path
-    return cfg
+def backbone_cfg(depth="18x", last_stride=1, pretrain=False, path=""):
+    """The tiny model's config with the backbone's depth, last stride and ImageNet weights set."""
+    return tiny_model_cfg({"MODEL.BACKBONE.DEPTH": depth, "MODEL.BACKBONE.LAST_STRIDE": last_stride,
+                           "MODEL.BACKBONE.PRETRAIN": pretrain, "MODEL.BACKBONE.PRETRAIN_PATH": path})
 
 
 def torchvision_features(net, x):
@@ -53,7 +47,7 @@ def test_registered():
     ("50", 2, (2048, 2, 1)),
 ])
 def test_output_shape(depth, last_stride, expected):
-    backbone = build_backbone(make_cfg(depth, last_stride)).eval()
+    backbone = build_backbone(backbone_cfg(depth, last_stride)).eval()
     assert backbone.out_channels == expected[0]
     with torch.no_grad():
         out = backbone(torch.randn(3, 3, 64, 32), torch.tensor([RGB, IR, RGB]))
@@ -62,7 +56,7 @@ def test_output_shape(depth, last_stride, expected):
 
 def test_paper_resolution_with_last_stride_1():
     # 288x144 -> /16 with last stride 1 -> 18x9 (METHOD.md)
-    backbone = build_backbone(make_cfg("18x", 1)).eval()
+    backbone = build_backbone(backbone_cfg("18x", 1)).eval()
     with torch.no_grad():
         out = backbone(torch.randn(1, 3, 288, 144), torch.tensor([IR]))
     assert tuple(out.shape) == (1, 512, 18, 9)
@@ -74,13 +68,13 @@ def test_depth_parsing():
     with pytest.raises(ValueError, match="MODEL.BACKBONE.DEPTH"):
         parse_depth("20x")
     with pytest.raises(ValueError, match="LAST_STRIDE"):
-        build_backbone(make_cfg("18x", 3))
+        build_backbone(backbone_cfg("18x", 3))
 
 
 def test_each_sample_goes_through_its_own_stem():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1)
-    backbone = build_backbone(make_cfg("18x", 1))
+    backbone = build_backbone(backbone_cfg("18x", 1))
     # make the two stems really different (they start as copies of one initialisation)
     with torch.no_grad():
         backbone.stem_ir.conv1.weight.mul_(-0.5).add_(0.01)
@@ -121,7 +115,7 @@ def test_each_sample_goes_through_its_own_stem():
 
 
 def test_modalities_as_list_and_bad_values():
-    backbone = build_backbone(make_cfg("18x", 2)).eval()
+    backbone = build_backbone(backbone_cfg("18x", 2)).eval()
     images = torch.randn(2, 3, 64, 32)
     with torch.no_grad():
         a = backbone(images, [IR, RGB])
@@ -134,7 +128,7 @@ def test_modalities_as_list_and_bad_values():
 
 
 def test_stems_are_separate_and_layers_shared():
-    backbone = build_backbone(make_cfg("18x", 1))
+    backbone = build_backbone(backbone_cfg("18x", 1))
     names = dict(backbone.named_parameters())
     assert backbone.stem_rgb.conv1.weight is not backbone.stem_ir.conv1.weight
     assert backbone.stem_rgb.conv1.weight.data_ptr() != backbone.stem_ir.conv1.weight.data_ptr()
@@ -166,7 +160,7 @@ def resnet18_file(tmp_path):
 def test_pretrained_weights_go_into_both_stems_and_shared_layers(resnet18_file, caplog):
     path, ref = resnet18_file
     with caplog.at_level(logging.WARNING):
-        backbone = build_backbone(make_cfg("18x", 1, pretrain=True, path=str(path)))
+        backbone = build_backbone(backbone_cfg("18x", 1, pretrain=True, path=str(path)))
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # fc.* is silently unused
     own = backbone.state_dict()
     for stem in ("stem_rgb", "stem_ir"):
@@ -189,7 +183,7 @@ def test_pretrained_missing_and_unexpected_keys_are_logged(resnet18_file, tmp_pa
     path = tmp_path / "partial.pth"
     torch.save(state, path)
     with caplog.at_level(logging.WARNING):
-        build_backbone(make_cfg("18x", 1, pretrain=True, path=str(path)))
+        build_backbone(backbone_cfg("18x", 1, pretrain=True, path=str(path)))
     text = caplog.text
     assert "layer1.0.conv1.weight" in text and "extra.weight" in text
 
@@ -197,20 +191,20 @@ def test_pretrained_missing_and_unexpected_keys_are_logged(resnet18_file, tmp_pa
 def test_missing_pretrain_file(tmp_path):
     missing = tmp_path / "nowhere" / "resnet50-0676ba61.pth"
     with pytest.raises(FileNotFoundError) as err:
-        build_backbone(make_cfg("18x", 1, pretrain=True, path=str(missing)))
+        build_backbone(backbone_cfg("18x", 1, pretrain=True, path=str(missing)))
     msg = str(err.value)
     assert "MODEL.BACKBONE.PRETRAIN_PATH" in msg and str(missing) in msg and "PRETRAIN False" in msg
     with pytest.raises(FileNotFoundError, match="MODEL.BACKBONE.PRETRAIN_PATH"):
-        build_backbone(make_cfg("18x", 1, pretrain=True, path=""))
+        build_backbone(backbone_cfg("18x", 1, pretrain=True, path=""))
 
 
 def test_wrong_depth_state_dict(resnet18_file):
     path, _ = resnet18_file
     with pytest.raises(ValueError, match="does not fit a ResNet-50"):
-        build_backbone(make_cfg("50x", 1, pretrain=True, path=str(path)))
+        build_backbone(backbone_cfg("50x", 1, pretrain=True, path=str(path)))
 
 
 def test_random_init_is_logged(caplog):
     with caplog.at_level(logging.INFO, logger="g2da_plugin"):
-        build_backbone(make_cfg("18x", 1, pretrain=False))
+        build_backbone(backbone_cfg("18x", 1, pretrain=False))
     assert "random initialisation" in caplog.text

@@ -12,11 +12,13 @@ class GraphCrossEntropyLoss(CrossEntropyLoss):
     Config: ``MODEL.LOSSES.GRAPH_CE.{EPSILON, ALPHA, SCALE (= lambda_g)}``.
     """
 
+    logits_key = "graph_cls_outputs"
+    loss_name = "loss_graph_cls"
+
     @classmethod
     def from_config(cls, cfg):
         c = cfg.MODEL.LOSSES.GRAPH_CE
-        return {"eps": c.EPSILON, "alpha": c.ALPHA, "scale": c.SCALE, "logits_key": "graph_cls_outputs",
-                "loss_name": "loss_graph_cls"}
+        return {"eps": c.EPSILON, "alpha": c.ALPHA, "scale": c.SCALE}
 
     def forward(self, outputs, batched_inputs=None):
         if self.logits_key not in outputs:

@@ -17,14 +17,16 @@ class CrossEntropyLoss(nn.Module):
     come from the BN'd feature.
     """
 
+    #: the model output holding the logits, and the loss-dict key (a subclass changes both)
+    logits_key = "cls_outputs"
+    loss_name = "loss_cls"
+
     @configurable
-    def __init__(self, *, eps, alpha, scale, logits_key="cls_outputs", loss_name="loss_cls"):
+    def __init__(self, *, eps, alpha, scale):
         super().__init__()
         self.eps = eps
         self.alpha = alpha
         self.scale = scale
-        self.logits_key = logits_key
-        self.loss_name = loss_name
 
     @classmethod
     def from_config(cls, cfg):

@@ -33,7 +33,7 @@ class CrossModalityBaseline(nn.Module):
     """
 
     @configurable
-    def __init__(self, *, backbone, heads, pixel_mean, pixel_std, loss_modules=None):
+    def __init__(self, *, backbone, heads, pixel_mean, pixel_std, loss_modules):
         """
         NOTE: this interface is experimental.
 
@@ -46,7 +46,7 @@ class CrossModalityBaseline(nn.Module):
         super().__init__()
         self.backbone = backbone
         self.heads = heads
-        self.loss_modules = nn.ModuleDict(loss_modules or {})
+        self.loss_modules = nn.ModuleDict(loss_modules)
         self.register_buffer("pixel_mean", torch.tensor(pixel_mean, dtype=torch.float32).view(1, -1, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(pixel_std, dtype=torch.float32).view(1, -1, 1, 1), False)
 
