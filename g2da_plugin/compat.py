@@ -12,15 +12,18 @@ fastreid), and has a test in ``tests/test_compat.py`` that fails without it.
    the compilation; fastreid falls back to its pure-Python ranking (the plugin ranks on its own).
 5. ``Baseline.preprocess_image`` normalises ``batched_inputs["images"]`` in place, so flip-test
    (which flips that same, already normalised tensor) normalises the flipped half twice.
-6. torch 2.6 made ``torch.load(weights_only=True)`` the default; fastreid's checkpoints hold
-   non-tensor state (epoch, metric), so its checkpointer loads them with ``weights_only=False``.
-   Only load checkpoints you trust (your own runs).
+6. (Checkpoints: the plugin loads them through its own, weights-only checkpointer,
+   :class:`g2da_plugin.engine.checkpoint.SafeCheckpointer`; fastreid's is left as it is.)
 7. ``build_optimizer(..., contiguous=True)`` (the default) flattens parameters into one buffer;
    on torch 2.x ``zero_grad`` sets that buffer's grad to None and ``step()`` silently never
    changes a weight. The default becomes ``contiguous=False``.
 8. ``launch`` insists on CUDA and NCCL, and ``DefaultTrainer`` wraps the model in DDP with
    ``device_ids=[local_rank]``: on a CPU-only machine use the gloo backend and no device ids,
    so multi-process training (and its test) runs anywhere.
+9. ``SOLVER.FREEZE_ITERS``: the optimizer that keeps ``MODEL.FREEZE_LAYERS`` still counts its
+   frozen steps in a closure, which a resumed run restarts from 0 (the backbone is frozen again
+   after the resume): count them in the optimizer's param groups, which its state dict (and so
+   the checkpoint) keeps.
 """
 
 import collections
@@ -77,10 +80,6 @@ def _preprocess_image_out_of_place(self, batched_inputs):
     return normalize_images(images, self.pixel_mean, self.pixel_std)
 
 
-def _load_trusted_checkpoint(self, f):
-    return torch.load(f, map_location=torch.device("cpu"), weights_only=False)
-
-
 def _distributed_worker(local_rank, main_func, world_size, num_gpus_per_machine, machine_rank,
                         dist_url, args):
     import torch.distributed as dist
@@ -104,6 +103,29 @@ def _distributed_worker(local_rank, main_func, world_size, num_gpus_per_machine,
     main_func(*args)
 
 
+def _optimizer_class_with_resumable_freeze(optimizer, *, freeze_iters=0):
+    if freeze_iters <= 0:
+        raise ValueError("No layers need to be frozen or freeze iterations is 0")
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        done = self.param_groups[0].get("frozen_steps", 0)
+        if done >= freeze_iters:
+            return optimizer.step(self, closure)
+        for group in self.param_groups:
+            group["frozen_steps"] = done + 1
+        hidden = [(p, p.grad) for group in self.param_groups if group["freeze_status"] == "freeze"
+                  for p in group["params"] if p.grad is not None]
+        for p, _ in hidden:
+            p.grad = None
+        result = optimizer.step(self, closure)
+        for p, grad in hidden:
+            p.grad = grad
+        return result
+
+    return type(optimizer.__name__ + "WithFreezeLayer", (optimizer,), {"step": step})
+
+
 def _ddp(model, device_ids=None, **kwargs):
     from torch.nn.parallel import DistributedDataParallel
 
@@ -123,16 +145,15 @@ def apply():
     import fastreid.solver.build as solver_build
     from fastreid.evaluation.reid_evaluation import ReidEvaluator
     from fastreid.modeling.meta_arch.baseline import Baseline
-    from fastreid.utils.checkpoint import Checkpointer
 
     engine_launch = sys.modules["fastreid.engine.launch"]  # the package re-exports a function of that name
 
     _replace(data_build, "DataLoaderX", _cpu_safe_loader)
     _replace(ReidEvaluator, "_compile_dependencies", lambda self: None)
     _replace(Baseline, "preprocess_image", _preprocess_image_out_of_place)
-    _replace(Checkpointer, "_load_file", _load_trusted_checkpoint)
     _replace(solver_build.build_optimizer, "__defaults__", (False,))
     _replace(engine_launch, "_distributed_worker", _distributed_worker)
     _replace(engine_defaults, "DistributedDataParallel", _ddp)
+    _replace(solver_build, "_generate_optimizer_class_with_freeze_layer", _optimizer_class_with_resumable_freeze)
     _applied = True
     logging.getLogger(__name__).debug("fastreid compatibility workarounds applied")

@@ -8,7 +8,11 @@ their meaning; ``DATALOADER.NUM_INSTANCE`` is K images *per modality* (a batch i
 
 import os
 
+import yaml
 from fastreid.config import CfgNode as CN
+from fastreid.config import get_cfg
+
+from .utils.errors import InputError, MissingInputError
 
 
 def add_g2da_config(cfg):
@@ -16,7 +20,14 @@ def add_g2da_config(cfg):
     # Fixes data order, augmentation and initialisation; -1 draws a seed and records it in config.yaml.
     cfg.SEED = -1
 
-    # Folder that holds SYSU-MM01/ and RegDB/ ($FASTREID_DATASETS when set, else ./datasets).
+    # MODEL.WEIGHTS, --eval-only and --resume load every parameter and buffer of the model or stop;
+    # False allows a partial load (for fine-tuning from another model), with a warning.
+    cfg.MODEL.WEIGHTS_STRICT = True
+    # Unpickle a checkpoint in full when weights-only loading refuses it: runs its code; only for files you trust.
+    cfg.MODEL.WEIGHTS_TRUSTED = False
+
+    # Folder that holds SYSU-MM01/ and RegDB/ ($FASTREID_DATASETS when set, else ./datasets; a config
+    # file or the command line overrides it).
     cfg.DATASETS.ROOT = os.getenv("FASTREID_DATASETS", "datasets")
     # RegDB train/test split (1..10): one model is trained and tested per trial.
     cfg.DATASETS.REGDB_TRIAL = 1
@@ -133,3 +144,25 @@ def add_g2da_config(cfg):
     # lambda_g, the weight of L_g in the objective.
     cfg.MODEL.LOSSES.GRAPH_CE.SCALE = 1.0
     return cfg
+
+
+def load_config(config_file=None, opts=()):
+    """FastReID's defaults + the plugin's keys + ``config_file`` (with its ``_BASE_`` chain) + the
+    ``KEY VALUE`` list ``opts``, not frozen. A missing file, an unknown key, a value of the wrong type
+    or a YAML syntax error is an :class:`InputError` naming the file (or the command line) and the key."""
+    cfg = add_g2da_config(get_cfg())
+    if config_file:
+        if not os.path.isfile(config_file):
+            raise MissingInputError(f"config file not found: {config_file}")
+        _merge(cfg.merge_from_file, config_file, f"config file {config_file}")
+    _merge(cfg.merge_from_list, list(opts), "the command line's KEY VALUE overrides")
+    return cfg
+
+
+def _merge(merge, source, where):
+    # yacs reports an unknown key as KeyError or AssertionError and a type mismatch as ValueError
+    try:
+        merge(source)
+    except (KeyError, AssertionError, ValueError, yaml.YAMLError) as e:
+        what = e.args[0] if e.args else repr(e)
+        raise InputError(f"{where}: {what}") from None

@@ -3,7 +3,6 @@
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 
@@ -98,21 +97,6 @@ def test_baseline_normalises_out_of_place_so_flip_test_sees_raw_pixels():
     assert not torch.equal(inputs["images"], raw)
 
 
-def test_checkpoints_with_non_tensor_state_load(tmp_path):
-    from fastreid.utils.checkpoint import Checkpointer
-
-    model = torch.nn.Linear(3, 2)
-    path = tmp_path / "model_0001.pth"
-    torch.save({"model": model.state_dict(), "epoch": 1, "metric": np.float64(0.5),
-                "history": np.array([0.1, 0.5])}, path)
-    target = torch.nn.Linear(3, 2)
-    extra = Checkpointer(target).load(str(path))
-    assert extra["epoch"] == 1 and extra["metric"] == 0.5
-    assert torch.equal(target.weight, model.weight)
-    with pytest.raises(Exception, match="weights_only"):
-        originals["Checkpointer._load_file"](Checkpointer(target), str(path))
-
-
 def _first_conv_after_three_steps(**kwargs):
     from fastreid.solver import build_optimizer
 
@@ -148,3 +132,39 @@ def test_contiguous_optimizer_silently_never_updates_on_torch2():
 def test_original_launch_worker_needs_cuda():
     with pytest.raises(AssertionError, match="cuda"):
         originals["fastreid.engine.launch._distributed_worker"](0, print, 2, 2, 0, "tcp://127.0.0.1:1", ())
+
+
+def _frozen_then_resumed(make_class):
+    """Weights of a layer frozen for 3 steps, after 2 steps, a state-dict round trip (a resume) and 2
+    more steps; returns (weights after the resume's first step, after its second)."""
+    torch.manual_seed(0)
+    frozen, free = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    groups = [{"params": list(frozen.parameters()), "freeze_status": "freeze"},
+              {"params": list(free.parameters()), "freeze_status": "normal"}]
+
+    def train(optimizer, steps):
+        out = []
+        for _ in range(steps):
+            optimizer.zero_grad()
+            (frozen(torch.ones(1, 2)).sum() + free(torch.ones(1, 2)).sum()).backward()
+            optimizer.step()
+            out.append(frozen.weight.detach().clone())
+        return out
+
+    first = make_class(torch.optim.SGD, freeze_iters=3)(groups, lr=0.1)
+    start = frozen.weight.detach().clone()
+    assert all(torch.equal(w, start) for w in train(first, 2))
+    # a resumed process builds its optimizer class anew
+    resumed = make_class(torch.optim.SGD, freeze_iters=3)([{"params": list(frozen.parameters()), "freeze_status": "freeze"},
+                   {"params": list(free.parameters()), "freeze_status": "normal"}], lr=0.1)
+    resumed.load_state_dict(first.state_dict())
+    return start, train(resumed, 2)
+
+
+def test_frozen_steps_survive_a_resume():
+    import fastreid.solver.build as solver_build
+
+    start, (third, fourth) = _frozen_then_resumed(solver_build._generate_optimizer_class_with_freeze_layer)
+    assert torch.equal(third, start) and not torch.equal(fourth, start)  # frozen for 3 steps in all
+    start, (third, fourth) = _frozen_then_resumed(originals["fastreid.solver.build._generate_optimizer_class_with_freeze_layer"])
+    assert torch.equal(fourth, start)  # fastreid's counter restarted: frozen for 3 more steps

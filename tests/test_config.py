@@ -10,9 +10,10 @@ import pytest
 from fastreid.config import CfgNode, get_cfg
 from fastreid.modeling.meta_arch.build import META_ARCH_REGISTRY
 
-from g2da_plugin.config import add_g2da_config
+from g2da_plugin.config import add_g2da_config, load_config
 from g2da_plugin.modeling.heads.mfa import MessageFusionAttention
 from g2da_plugin.modeling.losses import G2DA_LOSS_REGISTRY
+from g2da_plugin.utils.errors import InputError
 from tests.helpers import ROOT, tiny_model_cfg
 
 CONFIG_SOURCE = os.path.join(ROOT, "g2da_plugin", "config.py")
@@ -114,3 +115,40 @@ def test_mfa_head_holds_no_second_default():
 def test_meta_architectures_hold_no_second_default(arch):
     cfg = tiny_model_cfg({"MODEL.META_ARCHITECTURE": arch})
     assert constructor_defaults(META_ARCH_REGISTRY.get(arch), cfg) == []
+
+
+def test_datasets_root_precedence(monkeypatch, tmp_path):
+    """Command line, then config file, then $FASTREID_DATASETS, then ./datasets."""
+    sysu = os.path.join(ROOT, "projects", "G2DA", "configs", "sysu.yml")
+    demo = os.path.join(ROOT, "projects", "G2DA", "configs", "demo.yml")
+    monkeypatch.delenv("FASTREID_DATASETS", raising=False)
+    assert load_config(sysu).DATASETS.ROOT == "datasets"
+    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path))
+    assert load_config(sysu).DATASETS.ROOT == str(tmp_path)
+    assert load_config(demo).DATASETS.ROOT == "datasets/synthetic"  # the config file's own
+    assert load_config(demo, ["DATASETS.ROOT", "/elsewhere"]).DATASETS.ROOT == "/elsewhere"
+    assert load_config(sysu, ["DATASETS.ROOT", "/elsewhere"]).DATASETS.ROOT == "/elsewhere"
+
+
+def test_real_configs_leave_the_dataset_root_to_the_user():
+    for folder in ("projects/G2DA/configs", "configs/SYSU-MM01", "configs/RegDB"):
+        for name in os.listdir(os.path.join(ROOT, folder)):
+            if name.endswith(".yml") and not name.startswith("demo"):
+                assert "ROOT:" not in open(os.path.join(ROOT, folder, name)).read(), f"{folder}/{name}"
+
+
+def test_load_config_errors_name_the_file_and_key(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("MODEL:\n  NOPE: 1\n")
+    with pytest.raises(InputError, match=rf"config file {bad}: .*MODEL\.NOPE"):
+        load_config(str(bad))
+    with pytest.raises(InputError, match=r"command line.*Type mismatch.*SOLVER\.MAX_EPOCH"):
+        load_config(None, ["SOLVER.MAX_EPOCH", "many"])
+    with pytest.raises(InputError, match="Non-existent key: SOLVER.NOPE"):
+        load_config(None, ["SOLVER.NOPE", "1"])
+    with pytest.raises(InputError, match="not found"):
+        load_config(str(tmp_path / "nowhere.yml"))
+    broken = tmp_path / "broken.yml"
+    broken.write_text("MODEL: [unclosed\n")
+    with pytest.raises(InputError, match=f"config file {broken}"):
+        load_config(str(broken))

@@ -46,8 +46,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 
 import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes, dataset registration)
+from g2da_plugin.data.images import datasets_of  # noqa: E402
 from g2da_plugin.pose import BACKENDS, build_estimator  # noqa: E402
-from g2da_plugin.pose.extraction import datasets_of, exit_on_sigterm, extract, summarize  # noqa: E402
+from g2da_plugin.pose.extraction import exit_on_sigterm, extract, summarize  # noqa: E402
 
 
 def parse_args(argv=None):

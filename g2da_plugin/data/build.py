@@ -8,10 +8,12 @@ it the loaders use FastReID's ``build_transforms`` (plus the plugin's ``INPUT.GR
 
 import os
 
+import torch
 from fastreid.data import build_reid_test_loader, build_reid_train_loader
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.utils import comm
 
+from ..utils.errors import MissingInputError
 from .dataset import CrossModalityDataset
 from .keypoints_io import load_keypoints
 from .samplers import CrossModalityIdentitySampler
@@ -56,7 +58,7 @@ def dataset_keypoints(cfg, data, items):
     """
     path = keypoints_file(cfg, data)
     if not os.path.isfile(path):
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"keypoints file not found: {os.path.abspath(path)} (INPUT.KEYPOINTS.FILE "
             f"{cfg.INPUT.KEYPOINTS.FILE!r}, relative to {data.dataset_root}); compute it with "
             f"tools/extract_keypoints.py, or set INPUT.KEYPOINTS.ENABLED False")
@@ -129,6 +131,9 @@ def build_cross_modality_train_loader(cfg):
     )
     loader = build_reid_train_loader(train_set, sampler=sampler, total_batch_size=cfg.SOLVER.IMS_PER_BATCH,
                                      num_workers=cfg.DATALOADER.NUM_WORKERS)
+    # its own generator for the workers' base seed: starting the loader draws nothing from the global
+    # one, which a resumed run restores from the checkpoint
+    loader.generator = torch.Generator().manual_seed(cfg.SEED)
     return EpochLoader(loader, sampler)
 
 

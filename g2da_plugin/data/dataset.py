@@ -1,5 +1,6 @@
 """The dataset object that feeds FastReID's loaders with cross-modality samples."""
 
+import contextlib
 import logging
 
 import numpy as np
@@ -7,6 +8,8 @@ import torch
 from fastreid.data.common import CommDataset
 from fastreid.data.data_utils import read_image
 
+from ..utils.errors import InputError, MissingInputError
+from ..utils.rng import seeded
 from .keypoint_geometry import NUM_KEYPOINTS, mean_pose_keypoints
 
 logger = logging.getLogger(__name__)
@@ -17,12 +20,9 @@ __all__ = ["CrossModalityDataset", "MissingKeypointsError", "MISSING_POLICIES"]
 MISSING_POLICIES = ("error", "mean_pose")
 
 
-class MissingKeypointsError(FileNotFoundError):
-    """An image has no entry in its dataset's keypoints file (``INPUT.KEYPOINTS.MISSING error``).
-
-    A FileNotFoundError subclass (what is missing is part of a file), so the tools report it as one
-    line, like a missing image or dataset.
-    """
+class MissingKeypointsError(MissingInputError):
+    """An image has no entry in its dataset's keypoints file (``INPUT.KEYPOINTS.MISSING error``): what is
+    missing is part of a file, so the tools report it as one line, like a missing image or dataset."""
 
 
 class CrossModalityDataset(CommDataset):
@@ -54,13 +54,13 @@ class CrossModalityDataset(CommDataset):
         if not self.with_keypoints:
             return
         if missing not in MISSING_POLICIES:
-            raise ValueError(f"INPUT.KEYPOINTS.MISSING must be one of {MISSING_POLICIES}, got {missing!r}")
+            raise InputError(f"INPUT.KEYPOINTS.MISSING must be one of {MISSING_POLICIES}, got {missing!r}")
         if not getattr(transform, "joint", False):
             raise TypeError("a dataset with keypoints needs a joint image+keypoint transform "
                             "(g2da_plugin.data.transforms.build_joint_transforms), got "
                             f"{type(transform).__name__}")
         if not 0.0 <= self.mean_pose_score <= 1.0:
-            raise ValueError(f"INPUT.KEYPOINTS.MEAN_POSE_SCORE must lie in [0, 1], got {mean_pose_score}")
+            raise InputError(f"INPUT.KEYPOINTS.MEAN_POSE_SCORE must lie in [0, 1], got {mean_pose_score}")
         where = f" in {keypoints_file}" if keypoints_file else ""
         # One array, not a dict of arrays: cheap to share with forked DataLoader workers.
         self._keypoints = np.zeros((len(img_items), NUM_KEYPOINTS, 3), np.float32)
@@ -73,7 +73,7 @@ class CrossModalityDataset(CommDataset):
                 continue
             value = np.asarray(value, dtype=np.float32)
             if value.shape != (NUM_KEYPOINTS, 3):
-                raise ValueError(f"keypoints of image {item[0]}{where}: expected shape ({NUM_KEYPOINTS}, 3), "
+                raise InputError(f"keypoints of image {item[0]}{where}: expected shape ({NUM_KEYPOINTS}, 3), "
                                  f"got {value.shape}")
             self._keypoints[index] = value
             self._has_keypoints[index] = True
@@ -90,21 +90,25 @@ class CrossModalityDataset(CommDataset):
     def _read(self, img_path):
         try:
             return read_image(img_path, "RGB")
-        except (OSError, ValueError) as e:
-            raise OSError(f"cannot read image {img_path}: {e}") from None
+        except (OSError, ValueError) as e:  # a missing, truncated or not-an-image file
+            raise InputError(f"cannot read image {img_path}: {e}") from None
 
-    def __getitem__(self, index):
+    def __getitem__(self, key):
+        """``key``: a dataset index, or ``(index, seed)`` (the training sampler's): the augmentation of
+        that sample then draws from generators seeded with ``seed`` alone."""
+        index, seed = key if isinstance(key, tuple) else (key, None)
         img_path, pid, camid, modality = self.img_items[index]
         img = self._read(img_path)
         keypoints = None
-        if self.with_keypoints:
-            if self._has_keypoints[index]:
-                keypoints = self._keypoints[index]
-            else:
-                keypoints = mean_pose_keypoints(img.size[0], img.size[1], self.mean_pose_score)
-            img, keypoints = self.transform(img, keypoints)
-        elif self.transform is not None:
-            img = self.transform(img)
+        with seeded(seed) if seed is not None else contextlib.nullcontext():
+            if self.with_keypoints:
+                if self._has_keypoints[index]:
+                    keypoints = self._keypoints[index]
+                else:
+                    keypoints = mean_pose_keypoints(img.size[0], img.size[1], self.mean_pose_score)
+                img, keypoints = self.transform(img, keypoints)
+            elif self.transform is not None:
+                img = self.transform(img)
         if self.relabel:
             pid = self.pid_dict[pid]
             camid = self.cam_dict[camid]

@@ -36,6 +36,7 @@ import time
 
 import numpy as np
 
+from ..utils.errors import InputError
 from ..utils.file_io import atomic_write_text
 from .keypoint_geometry import COCO_KEYPOINT_NAMES, NUM_KEYPOINTS
 
@@ -56,7 +57,7 @@ KEYPOINTS_FILENAME = "keypoints.json"
 
 
 def _keypoints_error(path, what):
-    return ValueError(f"keypoints file {os.fspath(path)}: {what}")
+    return InputError(f"keypoints file {os.fspath(path)}: {what}")
 
 
 def _check_image_key(path, key):
@@ -179,7 +180,7 @@ class KeypointsWriter:
         if os.path.exists(self.path) and not overwrite:
             existing, existing_source = load_keypoints(self.path, with_source=True)
             if existing_source != source:
-                raise ValueError(
+                raise InputError(
                     f"keypoints file {self.path} was made by {existing_source!r}, not {source!r}: "
                     f"choose another output file, or overwrite it")
             self._keypoints.update(existing)

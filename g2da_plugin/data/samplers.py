@@ -8,6 +8,7 @@ from torch.utils.data.sampler import Sampler
 
 from fastreid.utils import comm
 
+from ..utils.errors import InputError
 from .datasets.modality import IR, RGB
 
 
@@ -22,11 +23,16 @@ class CrossModalityIdentitySampler(Sampler):
     images of one modality are drawn without replacement when it has at least K of them.
     Epoch ``e`` of the identity order depends only on ``(seed, e)``, so a resumed run can restart
     at its epoch (:meth:`set_epoch`).
+
+    Each element is ``(dataset index, sample seed)``: the seed of that draw's augmentation
+    (:class:`~g2da_plugin.data.dataset.CrossModalityDataset` runs its transforms seeded with it), a
+    pure function of ``(seed, epoch, position in the epoch)``, so every image is augmented the same way
+    whatever the loader workers, the process count or an interruption did before.
     """
 
     def __init__(self, data_source, mini_batch_size, num_instances, seed=0, iters_per_epoch=None):
         if mini_batch_size % (2 * num_instances):
-            raise ValueError(f"batch size per process {mini_batch_size} is not a multiple of "
+            raise InputError(f"batch size per process {mini_batch_size} is not a multiple of "
                              f"2 x DATALOADER.NUM_INSTANCE = {2 * num_instances}")
         self.num_instances = num_instances
         self.pids_per_batch = mini_batch_size // (2 * num_instances)
@@ -41,7 +47,7 @@ class CrossModalityIdentitySampler(Sampler):
         self.pids = list(self.pid_indices)
         pids_per_global_batch = self.pids_per_batch * self.world_size
         if len(self.pids) < pids_per_global_batch:
-            raise ValueError(f"a batch needs {pids_per_global_batch} identities with both RGB and IR "
+            raise InputError(f"a batch needs {pids_per_global_batch} identities with both RGB and IR "
                              f"images, the training set has {len(self.pids)}")
         self.batches_per_pass = len(self.pids) // pids_per_global_batch
         self.iters_per_epoch = iters_per_epoch
@@ -60,10 +66,15 @@ class CrossModalityIdentitySampler(Sampler):
         order = []
         while len(order) < num_batches * self.pids_per_batch * self.world_size:
             order.extend(rng.permutation(len(self.pids))[: self.batches_per_pass * self.pids_per_batch * self.world_size])
+        batch_size = self.pids_per_batch * 2 * self.num_instances
         for b in range(num_batches):
             start = (b * self.world_size + self.rank) * self.pids_per_batch
+            indices = []
             for k in order[start:start + self.pids_per_batch]:
-                indices = self.pid_indices[self.pids[k]]
+                pools = self.pid_indices[self.pids[k]]
                 for modality in (RGB, IR):
-                    pool = indices[modality]
-                    yield from rng.choice(pool, self.num_instances, replace=len(pool) < self.num_instances).tolist()
+                    pool = pools[modality]
+                    indices += rng.choice(pool, self.num_instances, replace=len(pool) < self.num_instances).tolist()
+            first = (b * self.world_size + self.rank) * batch_size
+            seeds = np.random.SeedSequence([self.seed, epoch, first]).generate_state(batch_size)
+            yield from zip(indices, seeds.tolist())

@@ -44,6 +44,7 @@ from torchvision.transforms import InterpolationMode
 from fastreid.data.transforms import build_transforms
 from fastreid.data.transforms.transforms import RandomPatch, ToTensor
 
+from ..utils.errors import InputError
 from .keypoint_geometry import flip_keypoints
 
 __all__ = [
@@ -248,7 +249,7 @@ def _refuse_geometric(cfg, is_train):
         if cfg.INPUT.AUGMIX.ENABLED and cfg.INPUT.AUGMIX.PROB > 0:
             refused.append("INPUT.AUGMIX.ENABLED (AugMix: rotations, shears, translations)")
     if refused:
-        raise ValueError(
+        raise InputError(
             "keypoints travel with the images (INPUT.KEYPOINTS.ENABLED True), but "
             + " and ".join(refused)
             + " moves pixels in a way the joint image+keypoint transforms (g2da_plugin/data/transforms.py) "

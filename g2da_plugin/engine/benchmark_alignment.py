@@ -24,9 +24,6 @@ turns; on CUDA every timed region ends with a synchronize (the solver loop itsel
     python tools/benchmark_alignment.py --device cuda --iters 20 --convergence
 """
 
-import statistics
-import time
-
 import ot
 import torch
 
@@ -37,30 +34,9 @@ from ..config import add_g2da_config
 from ..modeling.losses.graph_ot import cosine_cost, fused_gw_value, graph_ot_distance, gw_loss_matrix, proximal_fgw_plan
 from ..modeling.losses.graph_ot_loss import GraphOTLoss, same_identity_cross_modality_pairs
 from ..modeling.losses.part_contrastive import PartContrastiveLoss
+from .timing import median_seconds
 
 IDS, PER_MODALITY, NODES = 8, 4, 14
-
-
-def synchronize(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def median_seconds(fns, device, iters, warmup):
-    """Median seconds per call of each function in ``fns`` (a dict); they take turns call by call,
-    so that a shared machine's drifting load slows them alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times = {name: [] for name in fns}
-    for _ in range(iters):
-        for name, fn in fns.items():
-            synchronize(device)
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def sampler_labels():

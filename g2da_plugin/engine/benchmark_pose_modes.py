@@ -13,8 +13,6 @@ the pose extra is installed, else the MeanPose stand-in, which costs nothing and
 the heatmap code. ``tools/benchmark_pose_modes.py`` is the command line.
 """
 
-import statistics
-import time
 from dataclasses import dataclass
 
 import torch
@@ -26,6 +24,7 @@ from fastreid.modeling.meta_arch import build_model
 from ..config import add_g2da_config
 from ..data.datasets.modality import IR, RGB
 from ..pose.online import MeanPose
+from .timing import median_seconds
 
 __all__ = ["BenchmarkSetup", "online_estimator", "benchmark_pose_modes"]
 
@@ -108,25 +107,8 @@ def make_step(model, batch, device):
         optimizer.zero_grad(set_to_none=True)
         sum(losses.values()).backward()
         optimizer.step()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
 
     return step
-
-
-def time_round_robin(steps, iters, warmup):
-    """Median seconds per step of each mode. The modes take turns step by step, so a machine whose
-    load drifts (shared CPUs) slows them alike."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    times = {mode: [] for mode in steps}
-    for _ in range(iters):
-        for mode, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[mode].append(time.perf_counter() - start)
-    return {mode: statistics.median(t) for mode, t in times.items()}
 
 
 def benchmark_pose_modes(setup, modes):
@@ -147,7 +129,7 @@ def benchmark_pose_modes(setup, modes):
             cfg = make_cfg(setup, "PosePartBaseline", mode=mode, estimator=estimator)
         steps[mode] = make_step(build_model(cfg), batch, setup.device)
     results = {}
-    for mode, seconds in time_round_robin(steps, setup.iters, setup.warmup).items():
+    for mode, seconds in median_seconds(steps, torch.device(setup.device), setup.iters, setup.warmup).items():
         results[mode] = setup.batch / seconds
         print(f"{mode:9s} {results[mode]:8.2f} images/s  (median {seconds:.3f} s/step)", flush=True)
     if "cached" in results and "online" in results:

@@ -1,22 +1,52 @@
-"""FastReID's checkpointer made crash-safe: a kill at any moment leaves the last checkpoint whole."""
+"""FastReID's checkpointer made crash-safe, strict and safe.
+
+- Crash-safe: each checkpoint and the ``last_checkpoint`` tag are written atomically, so a kill at any
+  moment leaves the last checkpoint whole; with every checkpoint go the random number generators'
+  states (Python, numpy, torch), restored on resume. On ``--resume`` a newest checkpoint that cannot
+  be read (a disk or a copy broke it) is skipped, with a warning naming it, for the newest good one.
+- Strict: the model's every parameter and buffer must come from the file, or loading stops with one
+  line naming what is missing, unexpected or of the wrong shape (``MODEL.WEIGHTS_STRICT False``
+  allows a partial load for fine-tuning, with a warning).
+- Safe: files load with weights-only unpickling (:mod:`g2da_plugin.utils.safe_load`), which refuses
+  to run code from a pickle; a file that needs full unpickling is refused unless
+  ``MODEL.WEIGHTS_TRUSTED True`` says it is trusted.
+"""
 
 import os
+import re
 
 import torch
 
 from fastreid.utils.checkpoint import Checkpointer
 
-from ..utils.file_io import atomic_write
+from ..utils.errors import InputError, MissingInputError
+from ..utils.file_io import atomic_write, atomic_write_text
+from ..utils.rng import restore_rng_states, rng_states
+from ..utils.safe_load import load_checkpoint_file
+
+__all__ = ["SafeCheckpointer"]
+
+RNG_KEY = "rng_states"
 
 
-class AtomicCheckpointer(Checkpointer):
-    """Writes each checkpoint and the ``last_checkpoint`` tag to a temporary file, then renames it,
-    so ``--resume`` never meets a half-written file (FastReID writes both in place)."""
+class SafeCheckpointer(Checkpointer):
+    """:class:`fastreid.utils.checkpoint.Checkpointer` with the behaviour of the module docstring.
 
+    Args:
+        strict: refuse a checkpoint that lacks or adds parameters or buffers of the model.
+        trusted: unpickle a file in full when weights_only loading refuses it.
+    """
+
+    def __init__(self, model, save_dir="", *, strict=True, trusted=False, **kwargs):
+        super().__init__(model, save_dir, **kwargs)
+        self.strict = strict
+        self.trusted = trusted
+
+    # ---------------------------------------------------------------------------------- saving
     def save(self, name, **kwargs):
         if not self.save_dir or not self.save_to_disk:
             return
-        data = {"model": self.model.state_dict()}
+        data = {"model": self.model.state_dict(), RNG_KEY: rng_states()}
         data.update({key: obj.state_dict() for key, obj in self.checkpointables.items()})
         data.update(kwargs)
         basename = f"{name}.pth"
@@ -25,5 +55,58 @@ class AtomicCheckpointer(Checkpointer):
         self.tag_last_checkpoint(basename)
 
     def tag_last_checkpoint(self, last_filename_basename):
-        atomic_write(os.path.join(self.save_dir, "last_checkpoint"),
-                      lambda f: f.write(last_filename_basename.encode()))
+        atomic_write_text(os.path.join(self.save_dir, "last_checkpoint"), last_filename_basename)
+
+    # --------------------------------------------------------------------------------- loading
+    def load(self, path, checkpointables=None):
+        if path and not os.path.isfile(path):
+            raise MissingInputError(f"checkpoint not found: {path}")
+        checkpoint = super().load(path, checkpointables)
+        if checkpointables is None and RNG_KEY in checkpoint:  # resuming: the run goes on where it was
+            restore_rng_states(checkpoint.pop(RNG_KEY))
+        return checkpoint
+
+    def resume_or_load(self, path, *, resume=True):
+        if resume and self.has_checkpoint():
+            return self.load(self.newest_readable_checkpoint())
+        return self.load(path, checkpointables=[])
+
+    def newest_readable_checkpoint(self):
+        """The tagged checkpoint, or, when it cannot be read, the newest ``model_<epoch>.pth`` that can."""
+        tagged = self.get_checkpoint_file()
+        epochs = sorted((int(m.group(1)), name) for name in os.listdir(self.save_dir)
+                        if (m := re.fullmatch(r"model_(\d+)\.pth", name)))
+        candidates = [tagged] + [os.path.join(self.save_dir, name) for _, name in reversed(epochs)
+                                 if os.path.join(self.save_dir, name) != tagged]
+        for path in candidates:
+            try:
+                self._load_file(path)
+                return path
+            except InputError as e:
+                self.logger.warning("Skipping checkpoint %s: %s", path, e)
+        raise InputError(f"--resume: no readable checkpoint in {self.save_dir} (tried {', '.join(candidates)})")
+
+    def _load_file(self, f):
+        checkpoint = load_checkpoint_file(f, trusted=self.trusted, trust_hint="set MODEL.WEIGHTS_TRUSTED True")
+        if isinstance(checkpoint, dict) and "model" not in checkpoint and checkpoint \
+                and all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+            checkpoint = {"model": checkpoint}  # a bare state dict, e.g. an exported model
+        if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("model"), dict):
+            raise InputError(f"{f} holds no model state dict (expected a dict with a 'model' entry)")
+        return checkpoint
+
+    def _load_model(self, checkpoint):
+        state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in checkpoint["model"].items()}
+        own = self.model.state_dict()
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        wrong_shape = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
+        problems = [f"{len(keys)} {what} (e.g. {', '.join(keys[:3])})"
+                    for what, keys in (("missing", missing), ("unexpected", unexpected),
+                                       ("of the wrong shape", wrong_shape)) if keys]
+        if problems and self.strict:
+            raise InputError(f"the checkpoint does not fit the model ({self.model.__class__.__name__}, "
+                             f"{len(own)} parameters and buffers): {'; '.join(problems)} parameters or "
+                             f"buffers; is it another config's checkpoint? MODEL.WEIGHTS_STRICT False "
+                             f"allows a partial load for fine-tuning")
+        return super()._load_model(checkpoint)

@@ -5,14 +5,13 @@ import os
 
 import torch
 
-from fastreid.config import get_cfg
 from fastreid.engine import default_setup
 from fastreid.utils import comm
-from fastreid.utils.checkpoint import Checkpointer
 from fastreid.utils.env import seed_all_rng
 from fastreid.utils.logger import setup_logger
 
-from ..config import add_g2da_config
+from ..config import load_config
+from ..utils.errors import MissingInputError
 from .trainer import G2DATrainer
 
 
@@ -22,11 +21,7 @@ def setup_cfg(args):
     A CUDA device on a machine without CUDA falls back to the CPU (logged); ``SEED: -1`` becomes a
     drawn seed, recorded in the saved config so the run can be repeated.
     """
-    cfg = get_cfg()
-    add_g2da_config(cfg)
-    if args.config_file:
-        cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
+    cfg = load_config(args.config_file, args.opts)
     if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
         logging.getLogger(__name__).warning("MODEL.DEVICE=%s but CUDA is not available: using the CPU",
                                             cfg.MODEL.DEVICE)
@@ -57,13 +52,19 @@ def load_trained_model(cfg):
     """The model of ``cfg`` with the trained weights of ``MODEL.WEIGHTS`` (no ImageNet initialisation).
 
     FastReID would log "no checkpoint found" and go on with a randomly initialised model; a missing
-    file is refused instead.
+    file is refused instead, and the file must hold every weight of the model
+    (:class:`~g2da_plugin.engine.checkpoint.SafeCheckpointer`).
     """
     if not os.path.isfile(cfg.MODEL.WEIGHTS):
-        raise FileNotFoundError(f"MODEL.WEIGHTS must name a trained checkpoint; not found: {cfg.MODEL.WEIGHTS!r}")
+        raise MissingInputError(f"MODEL.WEIGHTS must name a trained checkpoint; not found: {cfg.MODEL.WEIGHTS!r}")
     cfg = cfg.clone()
     cfg.defrost()
     cfg.MODEL.BACKBONE.PRETRAIN = False
+    if not cfg.MODEL.HEADS.NUM_CLASSES:
+        # training sets it from the dataset (FastReID's auto_scale_hyperparams): take the checkpoint's
+        state = G2DATrainer.build_checkpointer(cfg, None)._load_file(cfg.MODEL.WEIGHTS)["model"]
+        if "heads.weight" in state:
+            cfg.MODEL.HEADS.NUM_CLASSES = int(state["heads.weight"].shape[0])
     model = G2DATrainer.build_model(cfg)
-    Checkpointer(model).load(cfg.MODEL.WEIGHTS)
+    G2DATrainer.build_checkpointer(cfg, model).load(cfg.MODEL.WEIGHTS, checkpointables=[])
     return model

@@ -17,6 +17,7 @@ from datetime import timedelta
 import numpy as np
 from tabulate import tabulate
 
+from ..utils.errors import MissingInputError
 from .trainer import RESULTS_FILE
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def run_config(config_file, output_dir, opts=(), rerun=False, python=sys.executa
     RuntimeError with its last lines.
     """
     if not os.path.isfile(config_file):
-        raise FileNotFoundError(f"config file not found: {config_file}")
+        raise MissingInputError(f"config file not found: {config_file}")
     results_path = os.path.join(output_dir, RESULTS_FILE)
     if os.path.isfile(results_path):
         if not rerun:

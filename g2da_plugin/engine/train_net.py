@@ -4,10 +4,9 @@
         [--resume] [--num-gpus N] [KEY VALUE ...]
 """
 
-import sys
-
 from fastreid.engine import default_argument_parser, launch
 
+from ..utils.errors import exit_on_input_error
 from .defaults import load_trained_model, setup
 from .trainer import G2DATrainer
 
@@ -21,15 +20,13 @@ def main(args):
     return trainer.train()
 
 
+@exit_on_input_error
 def run(argv=None):
-    """Parse FastReID's training arguments and launch :func:`main` on every process."""
+    """Parse FastReID's training arguments and launch :func:`main` on every process; a bad input ends
+    the process with one ``g2da:`` line."""
     args = default_argument_parser().parse_args(argv)
-    try:
-        launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
-               dist_url=args.dist_url, args=(args,))
-    except FileNotFoundError as e:
-        # Missing data, weights or config files: one clear line, not a traceback.
-        sys.exit(f"g2da: {e}")
+    launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
+           dist_url=args.dist_url, args=(args,))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from ..data import build_cross_modality_test_loader, build_cross_modality_train_
 from ..evaluation import CrossModalityEvaluator
 from ..modeling.backbones.pretrain import require_pretrain_file
 from ..utils.file_io import atomic_write_text
-from .checkpoint import AtomicCheckpointer
+from .checkpoint import SafeCheckpointer
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +39,17 @@ class G2DATrainer(DefaultTrainer):
         return super().build_model(cfg)
 
     @classmethod
-    def build_checkpointer(cls, cfg, model, optimizer, scheduler):
-        """FastReID's checkpointer with atomic writes (:class:`AtomicCheckpointer`)."""
-        return AtomicCheckpointer(model, cfg.OUTPUT_DIR, save_to_disk=comm.is_main_process(), optimizer=optimizer,
-                                  **scheduler)
+    def build_checkpointer(cls, cfg, model, **checkpointables):
+        """FastReID's checkpointer, crash-safe, strict and safe (:class:`SafeCheckpointer`)."""
+        return SafeCheckpointer(model, cfg.OUTPUT_DIR, save_to_disk=comm.is_main_process(),
+                                strict=cfg.MODEL.WEIGHTS_STRICT, trusted=cfg.MODEL.WEIGHTS_TRUSTED, **checkpointables)
 
     def build_hooks(self):
-        # DefaultTrainer builds its checkpointer inline, just before its hooks: the hooks get ours.
-        self.checkpointer = self.build_checkpointer(self.cfg, self.model, self.optimizer, self.scheduler)
+        # DefaultTrainer builds its checkpointer inline, just before its hooks: the hooks get ours, which
+        # also keeps the AMP loss scaler's state.
+        scaler = getattr(self._trainer, "grad_scaler", None)
+        self.checkpointer = self.build_checkpointer(self.cfg, self.model, optimizer=self.optimizer, **self.scheduler,
+                                                    **({"grad_scaler": scaler} if scaler is not None else {}))
         return super().build_hooks()
 
     def train(self):

@@ -9,6 +9,7 @@ from fastreid.utils.logger import setup_logger
 from ..evaluation import pairwise_distance
 from ..evaluation.visualize import (MODALITY_LABELS, cmc_curves, cmc_figure, pick_queries, retrieval_figure,
                                     retrieval_sets, top_k_matches, tsne_embedding, tsne_figure, tsne_selection)
+from ..utils.errors import InputError
 from .defaults import load_trained_model, setup_cfg
 from .trainer import G2DATrainer
 
@@ -20,7 +21,7 @@ def chosen_queries(args, q_pids):
         return pick_queries(q_pids, args.queries, seed=args.seed)
     wrong = [i for i in args.query_indices if not 0 <= i < len(q_pids)]
     if wrong:
-        raise ValueError(f"--query-indices {wrong[0]} is out of range: there are {len(q_pids)} queries "
+        raise InputError(f"--query-indices {wrong[0]} is out of range: there are {len(q_pids)} queries "
                          f"(0..{len(q_pids) - 1})")
     return args.query_indices
 
@@ -71,7 +72,7 @@ def draw_pictures(args):
     loader, evaluator = G2DATrainer.build_evaluator(cfg, dataset_name)
     protocol, dataset_root = evaluator.protocol, evaluator.dataset_root
     if protocol == "regdb" and args.trial is not None:
-        raise ValueError("--trial picks a SYSU-MM01 gallery draw; RegDB's split is DATASETS.REGDB_TRIAL")
+        raise InputError("--trial picks a SYSU-MM01 gallery draw; RegDB's split is DATASETS.REGDB_TRIAL")
     # The evaluator logs the protocol's table and keeps the features: they are extracted once.
     inference_on_dataset(model, loader, evaluator, flip_test=cfg.TEST.FLIP.ENABLED)
     features = evaluator.features()

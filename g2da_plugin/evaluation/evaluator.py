@@ -13,6 +13,7 @@ from fastreid.evaluation.evaluator import DatasetEvaluator
 from fastreid.utils import comm
 
 from ..data.datasets.modality import IR, RGB
+from ..utils.errors import InputError
 from .metrics import eval_regdb, eval_sysu, pairwise_distance
 from .sysu_protocol import sysu_gallery
 
@@ -44,7 +45,7 @@ def sysu_gallery_columns(rgb_paths, dataset_root, mode, shots, trial):
     gallery = sysu_gallery(dataset_root, mode=mode, shots=shots, trial=trial)
     missing = [p for p, _, _ in gallery if p not in column]
     if missing:
-        raise KeyError(f"gallery image {missing[0]} (and {len(missing) - 1} more) has no "
+        raise InputError(f"gallery image {missing[0]} (and {len(missing) - 1} more) has no "
                        f"extracted feature: the test set and the gallery draw disagree")
     return np.array([column[p] for p, _, _ in gallery], dtype=np.int64)
 
@@ -103,7 +104,7 @@ class CrossModalityEvaluator(DatasetEvaluator):
 
     def __init__(self, cfg, protocol, dataset_root=None):
         if protocol not in ("sysu", "regdb"):
-            raise ValueError(f"unknown protocol {protocol!r}: expected 'sysu' or 'regdb'")
+            raise InputError(f"unknown protocol {protocol!r}: expected 'sysu' or 'regdb'")
         self.protocol = protocol
         self.dataset_root = dataset_root
         self.metric = cfg.TEST.METRIC

@@ -23,6 +23,7 @@ import random
 
 from ..data.datasets.sysu_mm01 import (SYSU_IR_CAMERAS, SYSU_RGB_CAMERAS, read_sysu_ids, sorted_listing,
                                        sysu_identity_folders, sysu_images)
+from ..utils.errors import InputError
 
 __all__ = ["sysu_gallery", "sysu_query"]
 
@@ -52,13 +53,13 @@ def sysu_gallery(root, mode="all", shots=1, trial=0):
     """
     cameras = _rgb_cameras(mode)
     if not _is_integer(shots) or shots < 1:
-        raise ValueError(f"shots must be an integer >= 1, got {shots!r}")
+        raise InputError(f"shots must be an integer >= 1, got {shots!r}")
     rng = random.Random(operator.index(trial))  # an int seed, as random.seed(trial) got
     gallery = []
     for pid, cam, folder in sysu_identity_folders(root, cameras, read_sysu_ids(root)):
         files = sorted_listing(folder)
         if not files:  # the community code would crash on random.choice([])
-            raise ValueError(f"SYSU-MM01 folder {folder} is empty")
+            raise InputError(f"SYSU-MM01 folder {folder} is empty")
         if shots == 1:
             picked = [rng.choice(files)]
         else:
@@ -82,7 +83,7 @@ def sysu_query(root, mode="all"):
 # --------------------------------------------------------------------------------------------
 def _rgb_cameras(mode):
     if mode not in SYSU_RGB_CAMERAS:
-        raise ValueError(f"mode must be one of {tuple(SYSU_RGB_CAMERAS)}, got {mode!r}")
+        raise InputError(f"mode must be one of {tuple(SYSU_RGB_CAMERAS)}, got {mode!r}")
     return SYSU_RGB_CAMERAS[mode]
 
 

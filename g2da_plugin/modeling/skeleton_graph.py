@@ -21,6 +21,7 @@ input pixels ``[j W/w, (j+1) W/w) x [i H/h, (i+1) H/h)``, its centre is at cell 
 import torch
 
 from ..data.keypoint_geometry import BODY_KEYPOINTS, FACE_KEYPOINTS, NUM_KEYPOINTS
+from ..utils.errors import InputError
 
 __all__ = [
     "HEAD_MODES",
@@ -82,7 +83,7 @@ def keypoints_to_part_nodes(keypoints, head):
         xy = (weights * face[..., :2]).sum(dim=1, keepdim=True)
         head_node = torch.cat([xy, scores.amax(dim=1, keepdim=True)], dim=-1)
     else:
-        raise ValueError(f"MODEL.POSE.HEAD must be 'mean' or 'nose', got {head!r}")
+        raise InputError(f"MODEL.POSE.HEAD must be 'mean' or 'nose', got {head!r}")
     return torch.cat([head_node, keypoints[:, list(BODY_KEYPOINTS)]], dim=1)
 
 
@@ -106,9 +107,9 @@ def render_heatmaps(keypoints, input_size, feature_size, sigma, norm, use_scores
     Gradients do not flow into the keypoints' positions (they come from a frozen estimator).
     """
     if norm not in HEATMAP_NORMS:
-        raise ValueError(f"MODEL.POSE.HEATMAP_NORM must be one of {HEATMAP_NORMS}, got {norm!r}")
+        raise InputError(f"MODEL.POSE.HEATMAP_NORM must be one of {HEATMAP_NORMS}, got {norm!r}")
     if not sigma > 0:
-        raise ValueError(f"MODEL.POSE.SIGMA must be > 0, got {sigma}")
+        raise InputError(f"MODEL.POSE.SIGMA must be > 0, got {sigma}")
     if keypoints.dim() != 3 or keypoints.shape[-1] != 3:
         raise ValueError(f"keypoints must be (B, K, 3), got {tuple(keypoints.shape)}")
     H, W = (float(v) for v in input_size)

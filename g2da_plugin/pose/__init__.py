@@ -12,6 +12,10 @@ taken as the person box:
 
 Neither mmpose nor mediapipe is imported by ``import g2da_plugin`` or by this package: only by
 :func:`build_estimator` (and the backend modules). Install them with ``tools/install_pose_extra.sh``.
+
+Also here: :mod:`.extraction` (a dataset's images through an estimator into a keypoints file,
+resumable), :mod:`.figure` (keypoints drawn on RGB and IR samples, the paper's Fig. 3) and
+:mod:`.online` (the estimators run inside the model's forward pass).
 """
 
 BACKENDS = ("hrnet", "mediapipe")

@@ -1,7 +1,7 @@
 """Keypoint extraction: every image of a dataset through a pose estimator, into a keypoints file.
 
 The images are those of the dataset's train, query and gallery sets (RGB and IR alike, each once),
-keyed by :func:`~g2da_plugin.data.build.relative_key`. :func:`extract` writes them through a
+keyed by :func:`~g2da_plugin.data.build.relative_key` (:mod:`g2da_plugin.data.images`). :func:`extract` writes them through a
 :class:`~g2da_plugin.data.keypoints_io.KeypointsWriter`, so the file on disk is always a complete,
 valid keypoints file, and a rerun with the same estimator skips the images it holds.
 :func:`summarize` reads the file back and prints the mean score per modality and the likely
@@ -12,54 +12,10 @@ import os
 import signal
 import sys
 
-from fastreid.config import get_cfg
-
-from ..config import add_g2da_config
-from ..data.build import load_dataset, relative_key
 from ..data.datasets.modality import NAMES
 from ..data.keypoints_io import KeypointsWriter, load_keypoints
 
-__all__ = ["DatasetImages", "dataset_images", "datasets_of", "extract", "summarize", "exit_on_sigterm"]
-
-
-class DatasetImages:
-    """The images of one dataset: ``name``, ``folder`` (absolute) and ``images``, {key: (absolute
-    path, modality)} sorted by key."""
-
-    def __init__(self, name, folder, images):
-        self.name = name
-        self.folder = folder
-        self.images = images
-
-
-def dataset_images(cfg, name):
-    """The :class:`DatasetImages` of the registered dataset ``name`` as ``cfg`` loads it."""
-    dataset = load_dataset(cfg, name)
-    if not hasattr(dataset, "dataset_root"):
-        raise ValueError(f"{name} is not one of the plug-in's cross-modality datasets (e.g. SYSUMM01_CM, "
-                         f"RegDB_CM): keypoints files belong to their dataset folders")
-    folder = os.path.abspath(dataset.dataset_root)
-    images = {}
-    for path, _, _, modality in list(dataset.train) + list(dataset.query) + list(dataset.gallery):
-        key = relative_key(path, folder)
-        if key.startswith("../"):
-            raise ValueError(f"image {path} is outside the dataset folder {folder}")
-        images.setdefault(key, (os.path.abspath(path), modality))
-    return DatasetImages(name, folder, dict(sorted(images.items())))
-
-
-def datasets_of(config_file=None, opts=(), name=None, root=None):
-    """The datasets to extract: a config's ``DATASETS.NAMES`` and ``TESTS`` (each once; ``opts`` are
-    ``KEY VALUE`` overrides), or the one dataset ``name`` under ``root`` (default: ``DATASETS.ROOT``'s)."""
-    cfg = add_g2da_config(get_cfg())
-    if name is not None:
-        if root is not None:
-            cfg.DATASETS.ROOT = root
-        return [dataset_images(cfg, name)]
-    cfg.merge_from_file(config_file)
-    cfg.merge_from_list(list(opts))
-    names = dict.fromkeys(list(cfg.DATASETS.NAMES) + list(cfg.DATASETS.TESTS))
-    return [dataset_images(cfg, dataset) for dataset in names]
+__all__ = ["extract", "summarize", "exit_on_sigterm"]
 
 
 class _PendingImages:
@@ -92,7 +48,7 @@ def _default_workers(estimator):
 
 def extract(dataset, estimator, output, *, batch_size, save_every, save_interval, workers=None, limit=None,
             overwrite=False):
-    """Run ``estimator`` on the images of ``dataset`` (:class:`DatasetImages`) that ``output`` does
+    """Run ``estimator`` on the images of ``dataset`` (:class:`~g2da_plugin.data.images.DatasetImages`) that ``output`` does
     not hold yet, at most ``limit`` of them, ``batch_size`` at a time, and return the closed
     :class:`~g2da_plugin.data.keypoints_io.KeypointsWriter`.
 

@@ -7,7 +7,7 @@ scored below ``min_score`` are small grey crosses and their limbs are left out; 
 (e.g. a synthetic dataset's ``keypoints.json``) can be overlaid as white dots.
 
 Modality: in a dataset folder of the plug-in (``SYSU-MM01``, ``RegDB``) the dataset's own loader
-says it (:func:`~g2da_plugin.pose.extraction.dataset_images`); any other image counts as IR when
+says it (:func:`~g2da_plugin.data.images.datasets_of`); any other image counts as IR when
 it has a single channel. Identity: the image's parent folder, as in both released layouts
 (``cam<c>/<pid>/``, ``Visible/<pid>/``).
 """
@@ -15,15 +15,13 @@ it has a single channel. Identity: the image's parent folder, as in both release
 import os
 import random
 
-from fastreid.config import get_cfg
 from PIL import Image, ImageDraw, ImageFont
 
-from ..config import add_g2da_config
 from ..data.datasets import IR, RGB, RegDB_CM, SYSUMM01_CM
 from ..data.datasets.modality import NAMES
 from ..data.keypoint_geometry import COCO_KEYPOINT_NAMES, COCO_SKELETON
 from ..data.keypoints_io import load_keypoints
-from .extraction import dataset_images
+from ..data.images import datasets_of
 
 __all__ = ["CELL_HEIGHT", "keypoints_figure", "draw_cell", "modality_and_identity", "folder_modalities"]
 
@@ -43,9 +41,8 @@ def folder_modalities(folder):
     name = _DATASET_OF_FOLDER.get(os.path.basename(os.path.abspath(folder)))
     if name is None:
         return {}
-    cfg = add_g2da_config(get_cfg())
-    cfg.DATASETS.ROOT = os.path.dirname(os.path.abspath(folder))
-    return {key: modality for key, (_, modality) in dataset_images(cfg, name).images.items()}
+    (dataset,) = datasets_of(name=name, root=os.path.dirname(os.path.abspath(folder)))
+    return {key: modality for key, (_, modality) in dataset.images.items()}
 
 
 def modality_and_identity(key, folder, modalities):

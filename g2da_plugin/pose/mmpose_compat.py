@@ -13,11 +13,10 @@ installed by ``tools/install_pose_extra.sh``).
    compiled mmcv is installed.
 2. Checkpoints. torch >= 2.6 loads with ``weights_only=True`` by default; OpenMMLab checkpoints keep
    numpy arrays (and numpy scalars) in their ``meta`` (dataset_meta's sigmas, flip indices ...), which
-   that loader refuses. :func:`load_openmmlab_checkpoint` first loads with ``weights_only=True``
-   and numpy's array/dtype/scalar reconstructors allowed for that one call
-   (``torch.serialization.safe_globals``, not a global change); if the file needs more than that
-   (e.g. mmengine's message-hub objects in a training-state checkpoint) and ``allow_pickle`` is
-   true, it loads that file with ``weights_only=False``, logging a warning. Full unpickling runs
+   that loader refuses. :func:`load_openmmlab_checkpoint` loads with
+   :func:`g2da_plugin.utils.safe_load.load_checkpoint_file` (numpy's reconstructors allowed); if the
+   file needs more than that (e.g. mmengine's message-hub objects in a training-state checkpoint)
+   and ``allow_pickle`` is true, it is unpickled in full, with a warning. Full unpickling runs
    arbitrary code: only pass checkpoints you trust (the official OpenMMLab releases, your own).
 3. Configs come from the copy bundled inside the installed mmpose package (``mmpose/.mim/configs``);
    the backbone's ``init_cfg`` (an ImageNet download) is removed before building, and
@@ -30,12 +29,13 @@ import importlib.machinery
 import importlib.util
 import logging
 import os
-import pickle
 import sys
 import types
 import warnings
 
 import torch
+
+from ..utils.safe_load import load_checkpoint_file
 
 logger = logging.getLogger(__name__)
 
@@ -157,38 +157,14 @@ def mmpose_config_path(config=HRNET_W32_COCO_CONFIG):
     return path
 
 
-def _numpy_safe_globals():
-    """What unpickling numpy arrays, dtypes and scalars needs, under numpy 2's and numpy 1's names."""
-    import numpy as np
-
-    from numpy._core import multiarray
-
-    allowed = [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar,
-                (multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
-                (multiarray.scalar, "numpy.core.multiarray.scalar")]
-    # Every dtype class (Float64DType, Int64DType, ...): a dtype pickles as its class in numpy 2.
-    allowed += [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith("DType")]
-    return allowed
-
-
-def load_openmmlab_checkpoint(path, map_location="cpu", allow_pickle=True):
+def load_openmmlab_checkpoint(path, allow_pickle=True):
     """The ``state_dict`` of an OpenMMLab (or plain) checkpoint file, as {name: tensor}.
 
     See the module docstring (2.) for how torch's ``weights_only`` loading is handled. With
     ``allow_pickle=False`` a checkpoint that needs more than tensors and numpy data is refused.
     """
     path = os.fspath(path)
-    try:
-        with torch.serialization.safe_globals(_numpy_safe_globals()):
-            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        if not allow_pickle:
-            raise pickle.UnpicklingError(
-                f"{path}: holds objects beyond tensors and numpy data ({str(e).splitlines()[0]}); "
-                f"load it only if you trust it (allow_pickle=True)") from e
-        logger.warning("%s holds objects beyond tensors and numpy data: loading it with weights_only=False "
-                       "(full unpickling; only for checkpoints you trust)", path)
-        checkpoint = torch.load(path, map_location=map_location, weights_only=False)
+    checkpoint = load_checkpoint_file(path, trusted=allow_pickle, trust_hint="pass allow_pickle=True")
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
         state_dict = checkpoint["state_dict"]
     elif isinstance(checkpoint, dict) and all(isinstance(v, torch.Tensor) for v in checkpoint.values()):

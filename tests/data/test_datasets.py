@@ -9,9 +9,10 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from fastreid.data.datasets import DATASET_REGISTRY
 from PIL import Image
 
+import g2da_plugin  # noqa: F401  (fastreid compatibility fixes, registries)
+from fastreid.data.datasets import DATASET_REGISTRY
 from g2da_plugin.data.dataset import CrossModalityDataset, MissingKeypointsError
 from g2da_plugin.data.datasets import IR, RGB, RegDB_CM, SYSUMM01_CM
 from g2da_plugin.data.datasets.regdb import regdb_split
@@ -91,8 +92,9 @@ def write_regdb_list(root, name, text):
 
 
 def test_regdb_split_parses_lines(tmp_path):
-    write_regdb_list(tmp_path, "test_visible_3.txt", "Visible/1/female_back_v_06166_1.bmp 0\n\nVisible/2/male_x.bmp 1\n")
-    assert regdb_split(str(tmp_path), 3) == [
+    write_regdb_list(tmp_path, "test_visible_3.txt",
+                     "Visible/1/female_back_v_06166_1.bmp 0\n\nVisible/2/male_x.bmp 1\n")
+    assert regdb_split(str(tmp_path), np.int64(3)) == [
         (os.path.join(str(tmp_path), "Visible/1/female_back_v_06166_1.bmp"), 0),
         (os.path.join(str(tmp_path), "Visible/2/male_x.bmp"), 1),
     ]

@@ -8,6 +8,7 @@ import g2da_plugin  # noqa: F401
 from g2da_plugin.data import samplers
 from g2da_plugin.data.datasets import IR, RGB
 from g2da_plugin.data.samplers import CrossModalityIdentitySampler
+from g2da_plugin.utils.errors import InputError
 
 
 def make_items(num_ids=10, rgb=6, ir=3):
@@ -20,9 +21,15 @@ def make_items(num_ids=10, rgb=6, ir=3):
     return items
 
 
-def batches(sampler, batch_size, count):
+def draws(sampler, batch_size, count):
+    """``count`` batches of (dataset index, sample seed)."""
     stream = iter(sampler)
     return [list(itertools.islice(stream, batch_size)) for _ in range(count)]
+
+
+def batches(sampler, batch_size, count):
+    """``count`` batches of dataset indices."""
+    return [[index for index, _ in batch] for batch in draws(sampler, batch_size, count)]
 
 
 def test_batches_hold_p_identities_with_k_rgb_and_k_ir():
@@ -57,6 +64,29 @@ def test_same_seed_same_stream_and_epochs_restart_exactly():
     assert batches(resumed, 8, 5) == a[10:15]
 
 
+def test_sample_seeds_are_a_function_of_seed_epoch_and_position():
+    items = make_items()
+    stream = draws(CrossModalityIdentitySampler(items, 8, 2, seed=3, iters_per_epoch=5), 8, 15)
+    seeds = [seed for batch in stream for _, seed in batch]
+    assert len(set(seeds)) == len(seeds)  # every draw of the run augments differently
+    assert all(isinstance(seed, int) and 0 <= seed < 2 ** 32 for seed in seeds)
+    resumed = CrossModalityIdentitySampler(items, 8, 2, seed=3, iters_per_epoch=5)
+    resumed.set_epoch(2)
+    assert draws(resumed, 8, 5) == stream[10:15]  # indices and seeds alike
+    other = draws(CrossModalityIdentitySampler(items, 8, 2, seed=4, iters_per_epoch=5), 8, 1)
+    assert {s for _, s in other[0]}.isdisjoint(seeds[:8])
+
+
+def test_a_process_seeds_its_own_positions(monkeypatch):
+    items = make_items(num_ids=16)
+    seeds = {}
+    for rank in range(2):
+        monkeypatch.setattr(samplers.comm, "get_rank", lambda r=rank: r)
+        monkeypatch.setattr(samplers.comm, "get_world_size", lambda: 2)
+        seeds[rank] = [s for batch in draws(CrossModalityIdentitySampler(items, 8, 2, seed=1), 8, 3) for _, s in batch]
+    assert set(seeds[0]).isdisjoint(seeds[1])
+
+
 def test_every_identity_once_per_pass():
     items = make_items(num_ids=12)
     sampler = CrossModalityIdentitySampler(items, 8, 2, seed=0)  # 2 ids per batch, 6 batches per pass
@@ -81,7 +111,7 @@ def test_processes_get_disjoint_complete_identities(monkeypatch):
 
 
 def test_bad_batch_shapes_are_refused():
-    with pytest.raises(ValueError, match="NUM_INSTANCE"):
+    with pytest.raises(InputError, match="NUM_INSTANCE"):
         CrossModalityIdentitySampler(make_items(), 10, 4)
-    with pytest.raises(ValueError, match="identities"):
+    with pytest.raises(InputError, match="identities"):
         CrossModalityIdentitySampler(make_items(num_ids=3), 32, 2)

@@ -5,9 +5,10 @@ augmentations that cannot carry keypoints refused."""
 import numpy as np
 import pytest
 import torch
-from fastreid.data.transforms import build_transforms
 from PIL import Image
 
+import g2da_plugin  # noqa: F401  (fastreid compatibility fixes)
+from fastreid.data.transforms import build_transforms
 from g2da_plugin.data.keypoint_geometry import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, MEAN_POSE, flip_keypoints
 from g2da_plugin.data.transforms import (
     JointCompose, JointPad, JointRandomCrop, JointRandomHorizontalFlip, JointResize, JointToTensor,

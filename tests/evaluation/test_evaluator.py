@@ -10,6 +10,7 @@ import torch
 from g2da_plugin.data.datasets import RegDB_CM, SYSUMM01_CM
 from g2da_plugin.data.synthetic import make_synthetic_regdb
 from g2da_plugin.evaluation import CrossModalityEvaluator, eval_regdb, eval_sysu, protocol_table, sysu_gallery
+from g2da_plugin.utils.errors import InputError
 from tests.helpers import make_cfg
 
 METRICS = ("R1", "R5", "R10", "R20", "mAP", "mINP")
@@ -157,7 +158,7 @@ def test_gallery_image_without_feature_is_an_error(synthetic_root):
     data = SYSUMM01_CM(root=synthetic_root)
     items = data.query + data.gallery[1:]
     feats = np.ones((len(items), 3), dtype=np.float32)
-    with pytest.raises(KeyError, match=f"gallery image {re.escape(data.gallery[0][0])} .*no extracted feature"):
+    with pytest.raises(InputError, match=f"gallery image {re.escape(data.gallery[0][0])} .*no extracted feature"):
         feed(CrossModalityEvaluator(make_cfg(TEST__SYSU__TRIALS=10), "sysu", data.dataset_root), items, feats)
 
 

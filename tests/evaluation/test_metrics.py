@@ -6,8 +6,8 @@ import pytest
 
 from g2da_plugin.evaluation import metrics
 
-eval_sysu, eval_regdb, pairwise_distance = (
-    metrics.eval_sysu, metrics.eval_regdb, metrics.pairwise_distance)
+eval_sysu, eval_regdb, pairwise_distance, sysu_excluded = (
+    metrics.eval_sysu, metrics.eval_regdb, metrics.pairwise_distance, metrics.sysu_excluded)
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,6 +77,13 @@ def test_eval_sysu_drops_cam2_only_for_cam3_queries():
     cmc, mAP, mINP = eval_sysu(distmat[1:], q_pids[1:], g_pids, np.array([6]), g_cams, 3)
     np.testing.assert_allclose(cmc, [1, 1, 1])
     assert (mAP, mINP) == pytest.approx((5 / 6, 2 / 3))
+
+
+def test_sysu_excluded_marks_cam2_images_for_cam3_queries_only():
+    excluded = sysu_excluded([3, 6, 3], [1, 2, 4, 5, 2])
+    np.testing.assert_array_equal(excluded, [[False, True, False, False, True],
+                                             [False, False, False, False, False],
+                                             [False, True, False, False, True]])
 
 
 def test_identity_cmc_differs_from_image_cmc():

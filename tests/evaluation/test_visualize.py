@@ -1,10 +1,7 @@
 """The paper's pictures: retrieval selection and marking, the SYSU camera rule in the grid, t-SNE input,
-CMC curves against the metrics, PNGs on disk, and tools/visualize.py on a 1-epoch model."""
+CMC curves against the metrics, PNGs on disk (tools/visualize.py is tested in tests/tools)."""
 
-import importlib.util
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,9 +14,6 @@ from g2da_plugin.evaluation.visualize import (
     CORRECT_COLOUR, WRONG_COLOUR, cmc_curves, cmc_figure, pick_queries, retrieval_figure, retrieval_sets,
     top_k_matches, tsne_embedding, tsne_figure, tsne_selection,
 )
-from tests.helpers import CONFIGS, ROOT, TINY_TRAINING, command_line
-
-DEMO = os.path.join(CONFIGS, "demo.yml")
 
 
 @pytest.fixture(scope="module")
@@ -201,49 +195,3 @@ def test_regdb_cmc_curves_are_eval_regdb_both_ways(regdb_root):
     q_pids, g_pids = np.array([i[1] for i in data.query]), np.array([i[1] for i in data.gallery])
     np.testing.assert_allclose(curves["visible->thermal"], eval_regdb(distance, q_pids, g_pids)[0], atol=1e-6)
     np.testing.assert_allclose(curves["thermal->visible"], eval_regdb(distance.T, g_pids, q_pids)[0], atol=1e-6)
-
-
-# --------------------------------------------------------------------------------------------
-# tools/visualize.py
-# --------------------------------------------------------------------------------------------
-def load_tool():
-    spec = importlib.util.spec_from_file_location("visualize_tool", os.path.join(ROOT, "tools", "visualize.py"))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
-
-
-def tiny_opts(data_root, output_dir):
-    """A one-epoch :data:`~tests.helpers.TINY_TRAINING` run on ``data_root``, as trailing KEY VALUE arguments."""
-    return command_line({**TINY_TRAINING, "DATASETS.ROOT": data_root, "OUTPUT_DIR": str(output_dir),
-                         "SOLVER.MAX_EPOCH": 1, "TEST.EVAL_PERIOD": 1})
-
-
-def test_tool_draws_the_three_pictures_of_a_trained_model(synthetic_root, tmp_path):
-    train = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train_net.py"), "--config-file", DEMO,
-                            *tiny_opts(synthetic_root, tmp_path / "train")], capture_output=True, text=True,
-                           timeout=600, cwd=ROOT)
-    assert train.returncode == 0, train.stderr[-3000:]
-    weights = str(tmp_path / "train" / "model_final.pth")
-    tool = load_tool()
-    out = tmp_path / "pictures"
-    tool.run(["--config-file", DEMO, "--output", str(out), "--query-indices", "0,3", "--trial", "1",
-              *tiny_opts(synthetic_root, tmp_path / "train"), "MODEL.WEIGHTS", weights])
-    for name in ("retrieval.png", "tsne.png", "cmc.png"):
-        with Image.open(out / name) as image:
-            assert image.format == "PNG" and min(image.size) > 100, name
-    # Two queries: two rows of a figure whose height is 2.1 inches a row + 0.4 at 100 dpi.
-    assert Image.open(out / "retrieval.png").size[1] == round(100 * (2 * 2.1 + 0.4))
-
-    with pytest.raises(SystemExit, match=r"--query-indices 99 is out of range"):
-        tool.run(["--config-file", DEMO, "--output", str(out), "--query-indices", "99",
-                  *tiny_opts(synthetic_root, tmp_path / "train"), "MODEL.WEIGHTS", weights])
-
-
-def test_tool_without_weights_is_one_clear_line(synthetic_root, tmp_path):
-    missing = str(tmp_path / "missing.pth")
-    with pytest.raises(SystemExit) as exit_info:
-        load_tool().run(["--config-file", DEMO, *tiny_opts(synthetic_root, tmp_path), "MODEL.WEIGHTS", missing])
-    message = str(exit_info.value.code)
-    assert message.startswith("g2da: ") and "MODEL.WEIGHTS" in message and missing in message
-    assert "\n" not in message

@@ -10,6 +10,7 @@ from fastreid.modeling.losses import triplet_loss
 from g2da_plugin.data.datasets.modality import IR, RGB
 from g2da_plugin.modeling.losses import (G2DA_LOSS_REGISTRY, CrossModalityTripletLoss,
                                          cross_modality_triplet_loss)
+from g2da_plugin.utils.errors import InputError
 from tests.helpers import make_cfg
 
 # Example 1, margin 0.3. Samples (point, id, modality):
@@ -151,7 +152,7 @@ def test_registered_module_reads_scale_and_feature_key_from_config():
     on_global = CrossModalityTripletLoss(make_cfg(MODEL__LOSSES__CM_TRIPLET__FEAT_KEY="global_feature"))
     expected = 100 * (6 * math.sqrt(2) - 4) / 4 + 0.3
     assert on_global(outputs, {})["loss_cm_triplet"].item() == pytest.approx(expected, rel=1e-9)
-    with pytest.raises(KeyError, match="FEAT_KEY"):
+    with pytest.raises(InputError, match="FEAT_KEY"):
         CrossModalityTripletLoss(make_cfg(MODEL__LOSSES__CM_TRIPLET__FEAT_KEY="nope"))(outputs, {})
 
 

@@ -17,6 +17,7 @@ from g2da_plugin.data.build import build_cross_modality_train_loader
 from g2da_plugin.data.datasets.modality import IR, RGB
 from g2da_plugin.modeling.losses import G2DA_LOSS_REGISTRY, cross_modality_triplet_loss
 from g2da_plugin.pose.online import MeanPose
+from g2da_plugin.utils.errors import InputError
 from tests.helpers import TINY_TRAINING, tiny_model_cfg
 
 # ================================================================== CrossModalityBaseline
@@ -118,7 +119,7 @@ def test_feat_dim_mismatch_is_explained():
 
 
 def test_unknown_loss_name():
-    with pytest.raises(KeyError) as err:
+    with pytest.raises(InputError) as err:
         build_model(tiny_model_cfg({"MODEL.LOSSES.NAME": ("CrossEntropyLoss", "TripletLos")}))
     msg = str(err.value)
     assert "TripletLos" in msg and "CrossEntropyLoss" in msg and "CrossModalityTripletLoss" in msg
@@ -227,7 +228,7 @@ def test_node_test_embedding_is_the_14_unit_node_features(synthetic_root, batch)
 def test_cached_mode_needs_keypoints_in_the_batch(synthetic_root, batch):
     model = build_model(pose_cfg(synthetic_root))
     without = {k: v for k, v in batch.items() if k != "keypoints"}
-    with pytest.raises(KeyError, match="INPUT.KEYPOINTS.ENABLED"):
+    with pytest.raises(InputError, match="INPUT.KEYPOINTS.ENABLED"):
         model.extract(without)
 
 

@@ -55,7 +55,7 @@ def test_output_shape(depth, last_stride, expected):
 
 
 def test_paper_resolution_with_last_stride_1():
-    # 288x144 -> /16 with last stride 1 -> 18x9 (METHOD.md)
+    # 288x144 -> /16 with last stride 1 -> 18x9
     backbone = build_backbone(backbone_cfg("18x", 1)).eval()
     with torch.no_grad():
         out = backbone(torch.randn(1, 3, 288, 144), torch.tensor([IR]))

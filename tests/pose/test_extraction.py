@@ -23,9 +23,10 @@ from PIL import Image
 from g2da_plugin.data.datasets import IR, RGB
 from g2da_plugin.data.keypoint_geometry import mean_pose_keypoints
 from g2da_plugin.data.keypoints_io import load_keypoints, save_keypoints
+from g2da_plugin.data.images import datasets_of
 from g2da_plugin.data.synthetic import make_synthetic_regdb
 from g2da_plugin.pose import build_estimator, mmpose_compat
-from g2da_plugin.pose.extraction import datasets_of, exit_on_sigterm, extract, summarize
+from g2da_plugin.pose.extraction import exit_on_sigterm, extract, summarize
 from tests.helpers import ROOT
 
 TOOL = os.path.join(ROOT, "tools", "extract_keypoints.py")

@@ -2,6 +2,7 @@
 datasets' folder check."""
 
 import os
+from ...utils.errors import MissingInputError
 
 RGB = 0  # visible light
 IR = 1   # near-infrared (SYSU-MM01) or thermal (RegDB)
@@ -13,6 +14,6 @@ def dataset_folder(root, dataset_dir):
     """``root/dataset_dir``, or FileNotFoundError naming the folder expected and the key to set."""
     folder = os.path.join(root, dataset_dir)
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{dataset_dir} not found: expected the folder {os.path.abspath(folder)} "
+        raise MissingInputError(f"{dataset_dir} not found: expected the folder {os.path.abspath(folder)} "
                                 f"(set DATASETS.ROOT to the folder that contains {dataset_dir}/)")
     return folder

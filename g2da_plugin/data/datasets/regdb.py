@@ -6,12 +6,14 @@
 test images the gallery; the evaluator scores both directions.
 """
 
+import operator
 import os
 import re
 
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.data.datasets.bases import ImageDataset
 
+from ...utils.errors import InputError, MissingInputError
 from .modality import IR, RGB, dataset_folder
 
 REGDB_TRIALS = range(1, 11)
@@ -29,8 +31,8 @@ class RegDB_CM(ImageDataset):
     protocol = "regdb"
 
     def __init__(self, root="datasets", trial=1, **kwargs):
-        if isinstance(trial, bool) or not isinstance(trial, int) or trial not in REGDB_TRIALS:
-            raise ValueError(f"DATASETS.REGDB_TRIAL must be an integer in 1..10, got {trial!r}")
+        if not is_trial(trial):
+            raise InputError(f"DATASETS.REGDB_TRIAL must be an integer in 1..10, got {trial!r}")
         self.root = root
         self.trial = trial
         self.dataset_root = dataset_folder(root, self.dataset_dir)
@@ -46,10 +48,10 @@ class RegDB_CM(ImageDataset):
         items = regdb_split(self.dataset_root, self.trial, split, MODALITY_NAME[modality])
         list_file = os.path.join(self.dataset_root, "idx", f"{split}_{MODALITY_NAME[modality]}_{self.trial}.txt")
         if not items:
-            raise ValueError(f"{list_file} lists no image")
+            raise InputError(f"{list_file} lists no image")
         missing = [img for img, _ in items if not os.path.isfile(img)]
         if missing:
-            raise FileNotFoundError(f"RegDB image listed in {list_file} not found: {missing[0]}"
+            raise MissingInputError(f"RegDB image listed in {list_file} not found: {missing[0]}"
                                     + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
         return items
 
@@ -65,15 +67,15 @@ def regdb_split(root, trial, split="test", modality="visible"):
             line (the message names file and line number).
         FileNotFoundError: the list file is missing (the message names it).
     """
-    if isinstance(trial, bool) or not isinstance(trial, int) or trial not in REGDB_TRIALS:
-        raise ValueError(f"trial must be an integer in 1..10, got {trial!r}")
+    if not is_trial(trial):
+        raise InputError(f"trial must be an integer in 1..10, got {trial!r}")
     if split not in REGDB_SPLITS:
-        raise ValueError(f"split must be one of {REGDB_SPLITS}, got {split!r}")
+        raise InputError(f"split must be one of {REGDB_SPLITS}, got {split!r}")
     if modality not in tuple(MODALITY_NAME.values()):
-        raise ValueError(f"modality must be one of {tuple(MODALITY_NAME.values())}, got {modality!r}")
+        raise InputError(f"modality must be one of {tuple(MODALITY_NAME.values())}, got {modality!r}")
     list_file = os.path.join(root, "idx", f"{split}_{modality}_{trial}.txt")
     if not os.path.isfile(list_file):
-        raise FileNotFoundError(f"RegDB list file not found: {list_file}")
+        raise MissingInputError(f"RegDB list file not found: {list_file}")
 
     samples = []
     with open(list_file, encoding="utf-8") as handle:
@@ -82,9 +84,19 @@ def regdb_split(root, trial, split="test", modality="visible"):
             if not fields:
                 continue
             if len(fields) != 2 or not re.fullmatch(r"[+-]?\d+", fields[1]):
-                raise ValueError(
+                raise InputError(
                     f"{list_file}, line {line_number}: expected 'relative/path label', "
                     f"got {line.rstrip()!r}"
                 )
             samples.append((os.path.join(root, fields[0]), int(fields[1])))
     return samples
+
+
+def is_trial(value):
+    """True for an int or numpy integer in 1..10 (not a bool, float or string)."""
+    if isinstance(value, bool):
+        return False
+    try:
+        return operator.index(value) in REGDB_TRIALS
+    except TypeError:
+        return False

@@ -14,6 +14,7 @@ import re
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.data.datasets.bases import ImageDataset
 
+from ...utils.errors import InputError, MissingInputError
 from .modality import IR, RGB, dataset_folder
 
 __all__ = ["SYSUMM01_CM", "SYSU_RGB_CAMERAS", "SYSU_IR_CAMERAS", "SYSU_CAMERAS", "read_sysu_ids", "sysu_images",
@@ -54,7 +55,7 @@ class SYSUMM01_CM(ImageDataset):
                    sysu_images(self.dataset_root, test_ids, SYSU_RGB_CAMERAS["all"])]
         for name, items in (("training", train), ("query", query), ("gallery", gallery)):
             if not items:
-                raise FileNotFoundError(f"SYSU-MM01: no {name} images under {self.dataset_root}/cam*/<pid> "
+                raise MissingInputError(f"SYSU-MM01: no {name} images under {self.dataset_root}/cam*/<pid> "
                                         f"for the ids listed in {self.dataset_root}/exp")
         super().__init__(train, query, gallery, **kwargs)
 
@@ -76,20 +77,20 @@ def read_sysu_ids(root, split="test"):
     accepted. ``sorted`` of ints equals the community's sort of ``"%04d"`` strings.
     """
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"SYSU-MM01 root folder not found: {root}")
+        raise MissingInputError(f"SYSU-MM01 root folder not found: {root}")
     id_file = os.path.join(root, "exp", f"{split}_id.txt")
     if not os.path.isfile(id_file):
-        raise FileNotFoundError(f"SYSU-MM01 {split} identity list not found: {id_file}")
+        raise MissingInputError(f"SYSU-MM01 {split} identity list not found: {id_file}")
     with open(id_file, encoding="utf-8") as handle:
         tokens = [t for t in re.split(r"[,\s]+", handle.read()) if t]
     try:
         ids = [int(t) for t in tokens]
     except ValueError:
-        raise ValueError(f"{id_file}: expected comma-separated integers, got {tokens}") from None
+        raise InputError(f"{id_file}: expected comma-separated integers, got {tokens}") from None
     if not ids:
-        raise ValueError(f"{id_file} lists no identity")
+        raise InputError(f"{id_file} lists no identity")
     if len(set(ids)) != len(ids):
-        raise ValueError(f"{id_file} lists an identity more than once")
+        raise InputError(f"{id_file} lists an identity more than once")
     return sorted(ids)
 
 

@@ -1,6 +1,7 @@
 """The one check that ImageNet weights come from a local file: nothing is ever downloaded."""
 
 import os
+from ...utils.errors import MissingInputError
 
 
 def require_pretrain_file(cfg):
@@ -13,7 +14,7 @@ def require_pretrain_file(cfg):
     if not bb.PRETRAIN:
         return None
     if not bb.PRETRAIN_PATH or not os.path.isfile(bb.PRETRAIN_PATH):
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"MODEL.BACKBONE.PRETRAIN is True but MODEL.BACKBONE.PRETRAIN_PATH={bb.PRETRAIN_PATH!r} is not a "
             f"file (looked for {os.path.abspath(bb.PRETRAIN_PATH)}): expected the ImageNet weights of "
             f"{bb.NAME} (MODEL.BACKBONE.DEPTH {bb.DEPTH}) there; nothing is downloaded. Set "

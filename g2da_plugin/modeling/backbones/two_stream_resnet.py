@@ -27,6 +27,7 @@ from fastreid.layers import get_norm
 from fastreid.modeling.backbones.build import BACKBONE_REGISTRY
 
 from ...data.datasets.modality import IR, RGB
+from ...utils.errors import InputError
 from .pretrain import require_pretrain_file
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def parse_depth(depth) -> int:
         value = None
     if value not in _TORCHVISION_RESNETS:
         valid = ", ".join(f'"{d}x"' for d in _TORCHVISION_RESNETS)
-        raise ValueError(f"MODEL.BACKBONE.DEPTH={depth!r} is not supported by the two-stream ResNet; "
+        raise InputError(f"MODEL.BACKBONE.DEPTH={depth!r} is not supported by the two-stream ResNet; "
                          f"use one of {valid}")
     return value
 
@@ -60,7 +61,7 @@ def set_last_stride(resnet: nn.Module, last_stride: int) -> None:
     """Set the stride of ``layer4``'s first block (torchvision puts it on ``conv2`` of a
     Bottleneck, on ``conv1`` of a BasicBlock, and on the shortcut's ``downsample[0]``)."""
     if last_stride not in (1, 2):
-        raise ValueError(f"MODEL.BACKBONE.LAST_STRIDE must be 1 or 2, got {last_stride!r}")
+        raise InputError(f"MODEL.BACKBONE.LAST_STRIDE must be 1 or 2, got {last_stride!r}")
     block = resnet.layer4[0]
     if isinstance(block, Bottleneck):
         block.conv2.stride = (last_stride, last_stride)
@@ -82,7 +83,7 @@ def load_imagenet_weights(resnet: nn.Module, path: str, depth: int) -> None:
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
-        raise ValueError(f"MODEL.BACKBONE.PRETRAIN_PATH={path!r} does not hold a state dict "
+        raise InputError(f"MODEL.BACKBONE.PRETRAIN_PATH={path!r} does not hold a state dict "
                          f"(got {type(state).__name__})")
     state = OrderedDict((k[len("module."):] if k.startswith("module.") else k, v) for k, v in state.items())
 
@@ -90,12 +91,12 @@ def load_imagenet_weights(resnet: nn.Module, path: str, depth: int) -> None:
     mismatched = [f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
                   for k, v in state.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
     if mismatched:
-        raise ValueError(
+        raise InputError(
             f"MODEL.BACKBONE.PRETRAIN_PATH={path!r} does not fit a ResNet-{depth} "
             f"(MODEL.BACKBONE.DEPTH): {len(mismatched)} tensor(s) have the wrong shape, e.g. "
             f"{'; '.join(mismatched[:3])}. Is the file for another depth?")
     if not any(k in own for k in state):
-        raise ValueError(f"MODEL.BACKBONE.PRETRAIN_PATH={path!r} shares no key with a torchvision "
+        raise InputError(f"MODEL.BACKBONE.PRETRAIN_PATH={path!r} shares no key with a torchvision "
                          f"ResNet-{depth}; it is not a torchvision ResNet state dict")
 
     result = resnet.load_state_dict(state, strict=False)
@@ -175,7 +176,7 @@ def build_two_stream_resnet_backbone(cfg):
     depth = parse_depth(bb.DEPTH)
     for key in ("WITH_IBN", "WITH_SE", "WITH_NL"):
         if bb.get(key, False):
-            raise ValueError(f"MODEL.BACKBONE.{key} is not supported by build_two_stream_resnet_backbone")
+            raise InputError(f"MODEL.BACKBONE.{key} is not supported by build_two_stream_resnet_backbone")
     norm = bb.get("NORM", "BN")
     resnet = _TORCHVISION_RESNETS[depth](weights=None, norm_layer=lambda channels: get_norm(norm, channels))
     path = require_pretrain_file(cfg)

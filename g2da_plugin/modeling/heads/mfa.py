@@ -25,6 +25,7 @@ from torch import nn
 
 from fastreid.config import configurable
 
+from ...utils.errors import InputError
 from ..skeleton_graph import NUM_NODES, SKELETON_EDGES
 
 __all__ = ["ACTIVATIONS", "NODE_WEIGHTINGS", "skeleton_adjacency", "MultiHeadGraphAttention", "MessageFusion",
@@ -101,9 +102,9 @@ class MessageFusion(nn.Module):
     def __init__(self, num_heads, head_dim, num_nodes, theta, exchange, per_node, l1_weight, l1_share):
         super().__init__()
         if exchange and num_heads < 2:
-            raise ValueError(f"MODEL.MFA.EXCHANGE needs MODEL.MFA.NUM_HEADS >= 2, got {num_heads}")
+            raise InputError(f"MODEL.MFA.EXCHANGE needs MODEL.MFA.NUM_HEADS >= 2, got {num_heads}")
         if theta < 0 or l1_weight < 0 or not 0 < l1_share <= 1:
-            raise ValueError(f"MODEL.MFA needs THETA >= 0, GAMMA_L1.WEIGHT >= 0 and 0 < GAMMA_L1.SHARE <= 1, "
+            raise InputError(f"MODEL.MFA needs THETA >= 0, GAMMA_L1.WEIGHT >= 0 and 0 < GAMMA_L1.SHARE <= 1, "
                              f"got {theta}, {l1_weight}, {l1_share}")
         self.stat_shape = (num_nodes, num_heads, head_dim) if per_node else (num_heads, head_dim)
         self.norm = nn.BatchNorm1d(math.prod(self.stat_shape))
@@ -156,7 +157,7 @@ class GraphAggregation(nn.Module):
     def __init__(self, feat_dim, num_nodes, node_weights):
         super().__init__()
         if node_weights not in NODE_WEIGHTINGS:
-            raise ValueError(f"MODEL.MFA.NODE_WEIGHTS must be one of {NODE_WEIGHTINGS}, got {node_weights!r}")
+            raise InputError(f"MODEL.MFA.NODE_WEIGHTS must be one of {NODE_WEIGHTINGS}, got {node_weights!r}")
         self.norm = nn.BatchNorm1d(feat_dim)
         self.softmax = node_weights == "softmax"
         # both start at w_k = 1/(K+1): the node term starts as the refined nodes' mean
@@ -191,10 +192,10 @@ class MessageFusionAttention(nn.Module):
         """
         super().__init__()
         if num_heads < 1 or feat_dim % num_heads:
-            raise ValueError(f"MODEL.MFA.NUM_HEADS={num_heads} must be >= 1 and divide the feature width "
+            raise InputError(f"MODEL.MFA.NUM_HEADS={num_heads} must be >= 1 and divide the feature width "
                              f"MODEL.BACKBONE.FEAT_DIM={feat_dim} (the concatenated heads give back d channels)")
         if activation not in ACTIVATIONS:
-            raise ValueError(f"MODEL.MFA.ACTIVATION must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+            raise InputError(f"MODEL.MFA.ACTIVATION must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
         head_dim = feat_dim // num_heads
         self.attention = MultiHeadGraphAttention(feat_dim, num_heads, head_dim, skeleton_adjacency(num_nodes),
                                                  activation)

@@ -13,6 +13,7 @@ import logging
 from torch import nn
 
 from fastreid.utils.registry import Registry
+from ...utils.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +41,11 @@ def build_losses(cfg) -> nn.ModuleDict:
     valid = registered_loss_names()
     unknown = [n for n in names if n not in valid]
     if unknown:
-        raise KeyError(f"MODEL.LOSSES.NAME has unknown loss(es) {unknown}; "
+        raise InputError(f"MODEL.LOSSES.NAME has unknown loss(es) {unknown}; "
                        f"losses registered in G2DA_LOSS_REGISTRY: {valid}")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ValueError(f"MODEL.LOSSES.NAME lists {duplicates} more than once: {names}")
+        raise InputError(f"MODEL.LOSSES.NAME lists {duplicates} more than once: {names}")
     if not names:
         logger.warning("MODEL.LOSSES.NAME is empty: the model has no training loss")
     return nn.ModuleDict([(n, G2DA_LOSS_REGISTRY.get(n)(cfg)) for n in names])

@@ -15,6 +15,7 @@ from torch import nn
 from fastreid.config import configurable
 from fastreid.modeling.losses.utils import euclidean_dist
 
+from ...utils.errors import InputError
 from .build import G2DA_LOSS_REGISTRY
 
 
@@ -96,7 +97,7 @@ class CrossModalityTripletLoss(nn.Module):
 
     def forward(self, outputs, batched_inputs=None):
         if self.feat_key not in outputs:
-            raise KeyError(f"MODEL.LOSSES.CM_TRIPLET.FEAT_KEY={self.feat_key!r} is not among the model "
+            raise InputError(f"MODEL.LOSSES.CM_TRIPLET.FEAT_KEY={self.feat_key!r} is not among the model "
                            f"outputs {sorted(outputs)}")
         loss = cross_modality_triplet_loss(outputs[self.feat_key], outputs["targets"], outputs["modalities"],
                                            self.margin, self.norm_feat)

@@ -5,6 +5,7 @@ from torch import nn
 from fastreid.config import configurable
 
 from ...data.datasets.modality import IR, RGB
+from ...utils.errors import InputError
 from .build import G2DA_LOSS_REGISTRY
 from .graph_ot import GW_LOSSES, SOLVERS, graph_ot_distance
 
@@ -47,14 +48,14 @@ class GraphOTLoss(nn.Module):
     def __init__(self, *, phi, gw_loss, reg, max_iter, inner_iter, tol, solver, scale, loss_name="loss_ot"):
         super().__init__()
         if gw_loss not in GW_LOSSES:
-            raise ValueError(f"MODEL.LOSSES.OT.GW_LOSS must be one of {GW_LOSSES}, got {gw_loss!r}")
+            raise InputError(f"MODEL.LOSSES.OT.GW_LOSS must be one of {GW_LOSSES}, got {gw_loss!r}")
         if solver not in SOLVERS or (solver == "pot" and gw_loss != "square"):
-            raise ValueError(f"MODEL.LOSSES.OT.SOLVER must be one of {SOLVERS} ('pot' needs GW_LOSS "
+            raise InputError(f"MODEL.LOSSES.OT.SOLVER must be one of {SOLVERS} ('pot' needs GW_LOSS "
                              f"'square'), got SOLVER={solver!r}, GW_LOSS={gw_loss!r}")
         if not 0.0 <= phi <= 1.0:
-            raise ValueError(f"MODEL.LOSSES.OT.PHI must be in [0, 1], got {phi}")
+            raise InputError(f"MODEL.LOSSES.OT.PHI must be in [0, 1], got {phi}")
         if reg <= 0 or max_iter < 1 or inner_iter < 1:
-            raise ValueError(f"MODEL.LOSSES.OT needs REG > 0, MAX_ITER >= 1, INNER_ITER >= 1, got "
+            raise InputError(f"MODEL.LOSSES.OT needs REG > 0, MAX_ITER >= 1, INNER_ITER >= 1, got "
                              f"{reg}, {max_iter}, {inner_iter}")
         self.solver_args = {"phi": phi, "gw_loss": gw_loss, "reg": reg, "max_iter": max_iter,
                             "inner_iter": inner_iter, "tol": tol, "solver": solver}

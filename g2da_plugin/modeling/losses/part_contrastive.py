@@ -31,6 +31,7 @@ from torch import nn
 from fastreid.config import configurable
 
 from ...data.datasets.modality import IR, RGB
+from ...utils.errors import InputError
 from .build import G2DA_LOSS_REGISTRY
 from .graph_ot_loss import check_node_outputs
 
@@ -109,7 +110,7 @@ class PartContrastiveLoss(nn.Module):
     def __init__(self, *, margin, scale, pairs, norm_feat, loss_name="loss_part_contrastive"):
         super().__init__()
         if pairs not in PAIR_MODES:
-            raise ValueError(f"MODEL.LOSSES.PART_CONTRASTIVE.PAIRS must be one of {PAIR_MODES}, got {pairs!r}")
+            raise InputError(f"MODEL.LOSSES.PART_CONTRASTIVE.PAIRS must be one of {PAIR_MODES}, got {pairs!r}")
         self.margin = margin
         self.scale = scale
         self.pairs = pairs

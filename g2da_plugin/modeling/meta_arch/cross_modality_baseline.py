@@ -11,6 +11,7 @@ from fastreid.modeling.meta_arch.build import META_ARCH_REGISTRY
 from fastreid.utils import events
 
 from ...compat import normalize_images
+from ...utils.errors import InputError
 from ..losses.build import build_losses
 
 
@@ -56,7 +57,7 @@ class CrossModalityBaseline(nn.Module):
         out_channels = getattr(backbone, "out_channels", None)
         feat_dim = cfg.MODEL.BACKBONE.FEAT_DIM
         if out_channels is not None and out_channels != feat_dim:
-            raise ValueError(
+            raise InputError(
                 f"MODEL.BACKBONE.FEAT_DIM={feat_dim} but the backbone {cfg.MODEL.BACKBONE.NAME} "
                 f"(MODEL.BACKBONE.DEPTH={cfg.MODEL.BACKBONE.DEPTH}) outputs {out_channels} channels; "
                 f"the head is built from MODEL.BACKBONE.FEAT_DIM, so set it to {out_channels}")

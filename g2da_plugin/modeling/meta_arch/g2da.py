@@ -6,6 +6,7 @@ from fastreid.config import configurable
 from fastreid.modeling.meta_arch.build import META_ARCH_REGISTRY
 from fastreid.utils import events
 
+from ...utils.errors import InputError
 from ..heads.mfa import MessageFusionAttention
 from .pose_part_baseline import PosePartBaseline
 
@@ -36,7 +37,7 @@ class G2DA(PosePartBaseline):
         """
         super().__init__(**kwargs)
         if self.test_feat != "global":
-            raise ValueError(f"G2DA's test embedding is V_G: MODEL.POSE.TEST_FEAT must stay 'global', "
+            raise InputError(f"G2DA's test embedding is V_G: MODEL.POSE.TEST_FEAT must stay 'global', "
                              f"got {self.test_feat!r}")
         # a child of `heads`: FastReID's optimizer gives SOLVER.HEADS_LR_FACTOR to parameters under
         # the top-level "heads" module only, and the MFA is new layers, like the head

@@ -9,6 +9,7 @@ from fastreid.config import configurable
 from fastreid.modeling.meta_arch.build import META_ARCH_REGISTRY
 
 from ...pose.online import build_online_pose_estimator
+from ...utils.errors import InputError
 from ..skeleton_graph import HEAD_MODES, HEATMAP_NORMS, keypoints_to_part_nodes, pool_parts, render_heatmaps
 from .cross_modality_baseline import CrossModalityBaseline
 
@@ -63,11 +64,11 @@ class PosePartBaseline(CrossModalityBaseline):
                                      ("MODEL.POSE.HEATMAP_NORM", heatmap_norm, HEATMAP_NORMS),
                                      ("MODEL.POSE.TEST_FEAT", test_feat, TEST_FEATS)):
             if value not in choices:
-                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+                raise InputError(f"{name} must be one of {choices}, got {value!r}")
         if not sigma > 0:
-            raise ValueError(f"MODEL.POSE.SIGMA must be > 0, got {sigma}")
+            raise InputError(f"MODEL.POSE.SIGMA must be > 0, got {sigma}")
         if pose_mode == "online" and pose_estimator is None:
-            raise ValueError("MODEL.POSE.MODE online needs a pose estimator")
+            raise InputError("MODEL.POSE.MODE online needs a pose estimator")
         self.pose_mode = pose_mode
         # a plain attribute, not a submodule: frozen, not in the state dict, not in the optimizer
         object.__setattr__(self, "pose_estimator", pose_estimator)
@@ -109,7 +110,7 @@ class PosePartBaseline(CrossModalityBaseline):
             images = batched_inputs["images"].to(self.device)
             return self.pose_estimator(images).to(self.device, torch.float32)
         if "keypoints" not in batched_inputs:
-            raise KeyError("PosePartBaseline (MODEL.POSE.MODE cached) needs 'keypoints' in the batch: set "
+            raise InputError("PosePartBaseline (MODEL.POSE.MODE cached) needs 'keypoints' in the batch: set "
                            "INPUT.KEYPOINTS.ENABLED True (or MODEL.POSE.MODE online)")
         return torch.as_tensor(batched_inputs["keypoints"]).to(self.device, torch.float32)
 

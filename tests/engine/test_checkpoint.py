@@ -1,0 +1,126 @@
+"""SafeCheckpointer: atomic, strict (every parameter and buffer, or one line naming what is wrong),
+safe (weights-only unpickling, full unpickling only when trusted), the previous good checkpoint when
+the newest cannot be read, and the random generators' states kept with every checkpoint."""
+
+import os
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from g2da_plugin.engine.checkpoint import SafeCheckpointer
+from g2da_plugin.utils.errors import InputError, MissingInputError
+
+
+def small_model(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+
+
+class WritesAFile:
+    """Unpickling this runs code: it would create ``path``."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_round_trip_loads_every_weight(tmp_path):
+    source, target = small_model(0), small_model(1)
+    SafeCheckpointer(source, str(tmp_path)).save("model_0000")
+    SafeCheckpointer(target).load(str(tmp_path / "model_0000.pth"), checkpointables=[])
+    for key, value in source.state_dict().items():
+        assert torch.equal(target.state_dict()[key], value), key
+    assert (tmp_path / "last_checkpoint").read_text() == "model_0000.pth"
+    assert [name for name in os.listdir(tmp_path) if name.endswith(".tmp")] == []
+
+
+def test_an_empty_checkpoint_is_refused_naming_what_is_missing(tmp_path):
+    path = tmp_path / "empty.pth"
+    torch.save({"model": {}}, path)
+    target = small_model(1)
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    with pytest.raises(InputError, match=r"7 missing \(e\.g\. 0\.bias, 0\.weight, 1\.bias\)"):
+        SafeCheckpointer(target).load(str(path), checkpointables=[])
+    assert all(torch.equal(target.state_dict()[k], v) for k, v in before.items())  # nothing was loaded
+
+
+def test_unexpected_and_misshapen_weights_are_refused(tmp_path):
+    state = small_model(0).state_dict()
+    state["extra.weight"] = torch.zeros(1)
+    state["0.weight"] = torch.zeros(2, 3)
+    path = tmp_path / "other.pth"
+    torch.save({"model": state}, path)
+    with pytest.raises(InputError) as error:
+        SafeCheckpointer(small_model(1)).load(str(path), checkpointables=[])
+    assert "1 unexpected (e.g. extra.weight)" in str(error.value)
+    assert "1 of the wrong shape (e.g. 0.weight)" in str(error.value)
+    assert "MODEL.WEIGHTS_STRICT False" in str(error.value)
+
+
+def test_a_partial_load_is_allowed_when_not_strict(tmp_path):
+    source, target = small_model(0), small_model(1)
+    state = {k: v for k, v in source.state_dict().items() if k.startswith("0.")}
+    path = tmp_path / "partial.pth"
+    torch.save({"model": state}, path)
+    SafeCheckpointer(target, strict=False).load(str(path), checkpointables=[])
+    assert torch.equal(target[0].weight, source[0].weight)
+    assert not torch.equal(target[1].running_var, source[1].running_var + 1)  # left as it was
+
+
+def test_a_bare_state_dict_loads(tmp_path):
+    source, target = small_model(0), small_model(1)
+    path = tmp_path / "export.pth"
+    torch.save(source.state_dict(), path)
+    SafeCheckpointer(target).load(str(path), checkpointables=[])
+    assert torch.equal(target[0].weight, source[0].weight)
+
+
+def test_a_hostile_pickle_is_refused_and_runs_nothing(tmp_path):
+    victim = tmp_path / "written_by_the_pickle"
+    path = tmp_path / "hostile.pth"
+    torch.save({"model": small_model(0).state_dict(), "payload": WritesAFile(str(victim))}, path)
+    with pytest.raises(InputError, match=r"holds more than weights.*MODEL\.WEIGHTS_TRUSTED True"):
+        SafeCheckpointer(small_model(1)).load(str(path), checkpointables=[])
+    assert not victim.exists()
+    # A user who trusts the file may have it unpickled in full (and so the pickle runs).
+    SafeCheckpointer(small_model(1), trusted=True).load(str(path), checkpointables=[])
+    assert victim.exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04 truncated zip"])
+def test_a_file_that_is_no_checkpoint_is_one_clear_error(tmp_path, content):
+    path = tmp_path / "model_final.pth"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=f"{path} cannot be read as a checkpoint"):
+        SafeCheckpointer(small_model(1)).load(str(path), checkpointables=[])
+    with pytest.raises(MissingInputError, match="checkpoint not found"):
+        SafeCheckpointer(small_model(1)).load(str(tmp_path / "nowhere.pth"))
+
+
+def test_resume_skips_an_unreadable_newest_checkpoint(tmp_path, caplog):
+    first, second = small_model(0), small_model(2)
+    SafeCheckpointer(first, str(tmp_path)).save("model_0000")
+    SafeCheckpointer(second, str(tmp_path)).save("model_0001")
+    newest = tmp_path / "model_0001.pth"
+    newest.write_bytes(newest.read_bytes()[:100])  # a copy cut short
+    target = small_model(1)
+    SafeCheckpointer(target, str(tmp_path)).resume_or_load("", resume=True)
+    assert torch.equal(target[0].weight, first[0].weight)
+    assert f"Skipping checkpoint {newest}" in caplog.text
+    (tmp_path / "model_0000.pth").write_bytes(b"")
+    with pytest.raises(InputError, match="no readable checkpoint"):
+        SafeCheckpointer(target, str(tmp_path)).resume_or_load("", resume=True)
+
+
+def test_resuming_restores_the_random_generators(tmp_path):
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    SafeCheckpointer(small_model(0), str(tmp_path)).save("model_0000")
+    expected = (random.random(), np.random.rand(), torch.rand(1).item())
+    random.seed(7), np.random.seed(7), torch.manual_seed(7)
+    SafeCheckpointer(small_model(0), str(tmp_path)).resume_or_load("", resume=True)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
