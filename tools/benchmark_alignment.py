@@ -14,8 +14,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes, registries)
 from g2da_plugin.engine import benchmark_alignment  # noqa: E402
+from g2da_plugin.utils.errors import exit_on_input_error  # noqa: E402
 
 
+@exit_on_input_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description=benchmark_alignment.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")

@@ -30,10 +30,12 @@ import torch  # noqa: E402
 
 import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes, registers the models)
 from g2da_plugin.engine.benchmark_pose_modes import BenchmarkSetup, benchmark_pose_modes  # noqa: E402
+from g2da_plugin.utils.errors import exit_on_input_error  # noqa: E402
 
 BASE_CONFIG = os.path.join(REPO, "projects", "G2DA", "configs", "Base-G2DA.yml")
 
 
+@exit_on_input_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--depth", default="50x", help="two-stream ResNet depth (default 50x)")

@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes, dataset registration)
 from g2da_plugin.pose.figure import keypoints_figure  # noqa: E402
+from g2da_plugin.utils.errors import exit_on_input_error  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -43,13 +44,11 @@ def parse_args(argv=None):
     return args
 
 
+@exit_on_input_error
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        figure, chosen = keypoints_figure(args.keypoints, args.dataset_dir, num=args.num, min_score=args.min_score,
-                                          truth_file=args.truth, seed=args.seed)
-    except (OSError, ValueError) as e:
-        sys.exit(f"draw_keypoints: {e}")
+    figure, chosen = keypoints_figure(args.keypoints, args.dataset_dir, num=args.num, min_score=args.min_score,
+                                      truth_file=args.truth, seed=args.seed)
     figure.save(args.output)
     print(f"wrote {args.output}: {len(chosen)} identities, RGB (top) and IR (bottom)")
 

@@ -49,6 +49,7 @@ import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes, dataset re
 from g2da_plugin.data.images import datasets_of  # noqa: E402
 from g2da_plugin.pose import BACKENDS, build_estimator  # noqa: E402
 from g2da_plugin.pose.extraction import exit_on_sigterm, extract, summarize  # noqa: E402
+from g2da_plugin.utils.errors import InputError, exit_on_input_error  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -127,15 +128,14 @@ def estimator_of(args):
     return build_estimator("mediapipe")
 
 
+@exit_on_input_error
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        datasets = datasets_of(args.config_file, args.opts, args.dataset, args.root)
-    except (FileNotFoundError, KeyError, ValueError) as e:
-        sys.exit(f"extract_keypoints: {e}")
+    datasets = datasets_of(args.config_file, args.opts, args.dataset, args.root)
     if args.output is not None and len(datasets) > 1:
-        sys.exit(f"extract_keypoints: --output names one file, but the config has {len(datasets)} datasets "
-                 f"({', '.join(d.name for d in datasets)}); leave it out to write one file in each dataset folder")
+        raise InputError(f"--output names one file, but the config has {len(datasets)} datasets "
+                         f"({', '.join(d.name for d in datasets)}); leave it out to write one file in each "
+                         f"dataset folder")
     estimator = estimator_of(args)
     try:
         for dataset in datasets:
@@ -146,8 +146,6 @@ def main(argv=None):
                                  save_interval=args.save_interval, workers=args.workers, limit=args.limit,
                                  overwrite=args.overwrite)
                 summarize(dataset, writer, time.monotonic() - start, args.flag_threshold)
-            except ValueError as e:   # e.g. resuming a file made by another model
-                sys.exit(f"extract_keypoints: {e}")
             except (KeyboardInterrupt, SystemExit) as e:
                 print(f"\ninterrupted: what was done is saved in {output}; run the same command again to resume",
                       file=sys.stderr)

@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from g2da_plugin.data.synthetic import (  # noqa: E402
     describe_regdb, describe_sysu, make_synthetic_regdb, make_synthetic_sysu,
 )
+from g2da_plugin.utils.errors import exit_on_input_error  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -35,6 +36,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+@exit_on_input_error
 def main(argv=None):
     args = parse_args(argv)
     jobs = []

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes)
 from g2da_plugin.engine.experiments import run_dir, write_results_table  # noqa: E402
+from g2da_plugin.utils.errors import exit_on_input_error  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -56,6 +57,7 @@ def parse_args(argv=None):
     return args
 
 
+@exit_on_input_error
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     argv = sys.argv[1:] if argv is None else argv
@@ -68,7 +70,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (FileNotFoundError, RuntimeError, ValueError) as e:
-        sys.exit(f"results_table: {e}")
+    main()

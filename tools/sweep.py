@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes)
 from g2da_plugin.engine.experiments import SETTINGS  # noqa: E402
 from g2da_plugin.engine.sweep import PRESETS, run_sweep  # noqa: E402
+from g2da_plugin.utils.errors import exit_on_input_error  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -54,6 +55,7 @@ def parse_args(argv=None):
     return args
 
 
+@exit_on_input_error
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = parse_args(argv)
@@ -64,7 +66,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (FileNotFoundError, KeyError, RuntimeError, ValueError) as e:
-        sys.exit(f"sweep: {e.args[0] if isinstance(e, KeyError) else e}")
+    main()

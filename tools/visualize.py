@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import g2da_plugin  # noqa: E402,F401  (applies the fastreid compatibility fixes, registers the plugin)
 from g2da_plugin.engine.visualize import draw_pictures  # noqa: E402
+from g2da_plugin.utils.errors import exit_on_input_error  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -62,13 +63,9 @@ def parse_args(argv=None):
     return args
 
 
+@exit_on_input_error
 def run(argv=None):
-    args = parse_args(argv)
-    try:
-        draw_pictures(args)
-    except (FileNotFoundError, ValueError) as e:
-        # Missing data, weights or config files, a wrong option: one clear line, not a traceback.
-        sys.exit(f"g2da: {e}")
+    draw_pictures(parse_args(argv))
 
 
 if __name__ == "__main__":

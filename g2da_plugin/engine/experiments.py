@@ -17,7 +17,7 @@ from datetime import timedelta
 import numpy as np
 from tabulate import tabulate
 
-from ..utils.errors import MissingInputError
+from ..utils.errors import MissingInputError, RunFailedError
 from .trainer import RESULTS_FILE
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def run_config(config_file, output_dir, opts=(), rerun=False, python=sys.executa
 
     ``rerun`` trains from scratch; otherwise ``--resume`` continues an interrupted run from its last
     checkpoint. train_net's output goes to ``output_dir/train_net.out``; a failed run raises
-    RuntimeError with its last lines.
+    :class:`~g2da_plugin.utils.errors.RunFailedError` with its last line.
     """
     if not os.path.isfile(config_file):
         raise MissingInputError(f"config file not found: {config_file}")
@@ -100,11 +100,12 @@ def run_config(config_file, output_dir, opts=(), rerun=False, python=sys.executa
         code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
     if code != 0:
         with open(out_path) as f:
-            tail = "".join(f.readlines()[-15:])
-        raise RuntimeError(f"{config_file} failed (exit code {code}); command: {' '.join(command)}\n"
-                           f"last lines of {out_path}:\n{tail}")
+            lines = [line.strip() for line in f if line.strip()]
+        # the run's own last line says why (a g2da: line for a bad input)
+        raise RunFailedError(f"{config_file} failed (exit code {code}), saying {lines[-1] if lines else 'nothing'!r}; "
+                             f"its whole output: {out_path}")
     if not os.path.isfile(results_path):
-        raise RuntimeError(f"{config_file} finished but wrote no {results_path}")
+        raise RunFailedError(f"{config_file} finished but wrote no {results_path}")
     return load_results(output_dir)
 
 

@@ -9,6 +9,7 @@ import os
 from fastreid.config import CfgNode
 from tabulate import tabulate
 
+from ..utils.errors import InputError
 from .defaults import setup_cfg
 from .experiments import SETTINGS, combine_runs, format_score, run_config, run_dir
 
@@ -27,7 +28,7 @@ def config_value(cfg, key):
     node = cfg
     for part in key.split("."):
         if not isinstance(node, CfgNode) or part not in node:
-            raise KeyError(f"{key} is not a config key (no {part!r} there)")
+            raise InputError(f"{key} is not a config key (no {part!r} there)")
         node = node[part]
     return node
 
@@ -36,7 +37,7 @@ def sweep_values(texts, current, key):
     """``texts`` parsed as numbers of the key's type (an int written for a float key becomes a float,
     which yacs would otherwise refuse)."""
     if isinstance(current, bool) or not isinstance(current, (int, float)):
-        raise ValueError(f"{key} is {current!r}, not a number: the sweep plots numeric values")
+        raise InputError(f"{key} is {current!r}, not a number: the sweep plots numeric values")
     values = []
     for text in texts:
         try:
@@ -44,9 +45,9 @@ def sweep_values(texts, current, key):
         except (ValueError, SyntaxError):
             value = None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"--values: {text!r} is not a number")
+            raise InputError(f"--values: {text!r} is not a number")
         if isinstance(current, int) and not isinstance(value, int):
-            raise ValueError(f"{key} is an integer key; {text!r} is not an integer")
+            raise InputError(f"{key} is an integer key; {text!r} is not an integer")
         values.append(float(value) if isinstance(current, float) else value)
     return values
 
@@ -60,7 +61,7 @@ def sweep_points(values, runs, setting=None):
     for value, by_setting in zip(values, scores):
         cells = next((c for (_, s), c in by_setting.items() if s == setting), None)
         if cells is None:
-            raise ValueError(f"the runs report {available}, not the setting {setting!r}")
+            raise InputError(f"the runs report {available}, not the setting {setting!r}")
         points.append((value, {m: cells[m] for m in PLOTTED}))
     return setting, points
 

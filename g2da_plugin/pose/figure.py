@@ -20,8 +20,9 @@ from PIL import Image, ImageDraw, ImageFont
 from ..data.datasets import IR, RGB, RegDB_CM, SYSUMM01_CM
 from ..data.datasets.modality import NAMES
 from ..data.keypoint_geometry import COCO_KEYPOINT_NAMES, COCO_SKELETON
-from ..data.keypoints_io import load_keypoints
 from ..data.images import datasets_of
+from ..data.keypoints_io import load_keypoints
+from ..utils.errors import InputError
 
 __all__ = ["CELL_HEIGHT", "keypoints_figure", "draw_cell", "modality_and_identity", "folder_modalities"]
 
@@ -106,7 +107,7 @@ def keypoints_figure(keypoints_file, dataset_dir=None, num=4, min_score=0.3, tru
         by_identity.setdefault(identity, {}).setdefault(modality, []).append(key)
     candidates = sorted(i for i, m in by_identity.items() if RGB in m and IR in m)
     if not candidates:
-        raise ValueError(f"no identity has both RGB and IR images in {keypoints_file} under {folder}")
+        raise InputError(f"no identity has both RGB and IR images in {keypoints_file} under {folder}")
     rng = random.Random(seed)
     chosen = sorted(rng.sample(candidates, min(num, len(candidates))))
     rows = {RGB: [], IR: []}

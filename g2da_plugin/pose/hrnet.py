@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..data.keypoint_geometry import COCO_FLIP_INDEX, NUM_KEYPOINTS, heatmap_cells_to_pixels
+from ..utils.errors import InputError
 from .mmpose_compat import HRNET_W32_COCO_CONFIG, build_pose_model
 
 __all__ = ["HRNetEstimator", "ResizeToInput", "decode_heatmaps"]
@@ -95,7 +96,7 @@ class HRNetEstimator:
                  flip_test=None, allow_pickle=True):
         height, width = (int(v) for v in input_size)
         if height <= 0 or width <= 0 or height % 32 or width % 32:
-            raise ValueError(f"input_size must be positive multiples of 32 (HRNet), got {tuple(input_size)}")
+            raise InputError(f"input_size must be positive multiples of 32 (HRNet), got {tuple(input_size)}")
         self.input_size = (height, width)
         #: PIL image -> (3 x H x W uint8 RGB array at the input size, (original height, width)); picklable.
         self.prepare = ResizeToInput(self.input_size)

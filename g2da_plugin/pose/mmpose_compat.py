@@ -35,6 +35,7 @@ import warnings
 
 import torch
 
+from ..utils.errors import InputError, MissingInputError
 from ..utils.safe_load import load_checkpoint_file
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ def mmpose_config_path(config=HRNET_W32_COCO_CONFIG):
     root = os.path.join(os.path.dirname(mmpose.__file__), ".mim", "configs")
     path = os.path.join(root, config)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"mmpose config {config!r} is neither a file nor one of mmpose's bundled configs "
+        raise MissingInputError(f"mmpose config {config!r} is neither a file nor one of mmpose's bundled configs "
                                 f"(looked for {path})")
     return path
 
@@ -170,7 +171,7 @@ def load_openmmlab_checkpoint(path, allow_pickle=True):
     elif isinstance(checkpoint, dict) and all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
         state_dict = checkpoint
     else:
-        raise ValueError(f"{path}: not a checkpoint (expected a state_dict, or a dict with a 'state_dict' entry)")
+        raise InputError(f"{path}: not a checkpoint (expected a state_dict, or a dict with a 'state_dict' entry)")
     return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state_dict.items()}
 
 
@@ -196,11 +197,11 @@ def build_pose_model(config=HRNET_W32_COCO_CONFIG, checkpoint=None, device="cpu"
         try:
             result = model.load_state_dict(state_dict, strict=False)
         except RuntimeError as e:   # shape mismatches
-            raise ValueError(f"checkpoint {checkpoint} does not fit {os.path.basename(cfg.filename)}: "
+            raise InputError(f"checkpoint {checkpoint} does not fit {os.path.basename(cfg.filename)}: "
                              f"{str(e).strip().splitlines()[-1].strip()}") from None
         missing = [k for k in result.missing_keys if not k.startswith("data_preprocessor.")]
         if missing or result.unexpected_keys:
-            raise ValueError(
+            raise InputError(
                 f"checkpoint {checkpoint} does not fit {os.path.basename(cfg.filename)}: "
                 f"{len(missing)} missing keys (e.g. {missing[:3]}), {len(result.unexpected_keys)} unexpected "
                 f"keys (e.g. {result.unexpected_keys[:3]})")

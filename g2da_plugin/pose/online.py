@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from fastreid.utils.registry import Registry
 
 from ..data.keypoint_geometry import MEAN_POSE, NUM_KEYPOINTS, heatmap_cells_to_pixels
+from ..utils.errors import InputError
 
 __all__ = ["POSE_ESTIMATOR_REGISTRY", "build_online_pose_estimator", "heatmaps_to_keypoints", "MeanPose", "HRNet"]
 
@@ -41,7 +42,7 @@ def build_online_pose_estimator(cfg):
     try:
         cls = POSE_ESTIMATOR_REGISTRY.get(name)
     except KeyError:
-        raise KeyError(f"MODEL.POSE.ESTIMATOR.NAME {name!r} is not a registered online pose estimator; "
+        raise InputError(f"MODEL.POSE.ESTIMATOR.NAME {name!r} is not a registered online pose estimator; "
                        f"registered: {', '.join(sorted(POSE_ESTIMATOR_REGISTRY._obj_map))}") from None
     return cls(cfg)
 

@@ -9,7 +9,7 @@ import functools
 import os
 import sys
 
-__all__ = ["InputError", "MissingInputError", "exit_on_input_error", "input_error_message"]
+__all__ = ["InputError", "MissingInputError", "RunFailedError", "exit_on_input_error", "input_error_message"]
 
 TRACEBACK_VARIABLE = "G2DA_TRACEBACK"
 
@@ -20,6 +20,10 @@ class InputError(ValueError):
 
 class MissingInputError(InputError, FileNotFoundError):
     """A file or folder the user named (or a config implies) does not exist."""
+
+
+class RunFailedError(InputError):
+    """A training run started for a table or a sweep failed; the message carries the run's last line."""
 
 
 def input_error_message(error):
@@ -34,7 +38,7 @@ def input_error_message(error):
     if isinstance(error, InputError) or type(error).__name__ == "ProcessRaisedException":
         for line in reversed(text.strip().splitlines()):
             name, _, message = line.partition(": ")
-            if name.split(".")[-1] in ("InputError", "MissingInputError") and message:
+            if name.split(".")[-1] in ("InputError", "MissingInputError", "RunFailedError") and message:
                 return message
     return None
 

@@ -16,6 +16,7 @@ from g2da_plugin.data.synthetic import make_synthetic_sysu
 from g2da_plugin.engine import G2DATrainer, setup_cfg, sweep
 from g2da_plugin.engine.experiments import reported_table, results_table, run_config, run_dir, write_results_table
 from g2da_plugin.engine.train_net import run as train_net
+from g2da_plugin.utils.errors import InputError, RunFailedError
 from tests.helpers import ROOT, TINY_TRAINING, command_line
 
 SYNTHETIC_BASELINES = sorted(glob.glob(os.path.join(ROOT, "configs", "Synthetic", "*.yml")))
@@ -245,7 +246,7 @@ def test_run_config_skips_finished_runs_resumes_and_reruns(tmp_path, fake_python
 
 def test_run_config_failure_names_the_config_and_shows_the_output(tmp_path, fake_python):
     out = str(tmp_path / "run")
-    with pytest.raises(RuntimeError, match="(?s)bagtricks_R18.yml failed.*something went wrong here"):
+    with pytest.raises(RunFailedError, match="bagtricks_R18.yml failed \\(exit code 3\\), saying 'something went wrong here'"):
         run_config(SYNTHETIC_BASELINES[1], out, ["FAIL", 1], python=fake_python)
     assert not os.path.exists(os.path.join(out, "results.json"))
     with pytest.raises(FileNotFoundError, match="nowhere.yml"):
@@ -290,7 +291,7 @@ def test_sweep_presets_name_real_keys_and_values_take_the_key_type():
         sweep.sweep_values(["abc"], 2.0, "K")
     with pytest.raises(ValueError, match="not a number"):
         sweep.sweep_values(["1"], "BN", "MODEL.BACKBONE.NORM")
-    with pytest.raises(KeyError, match="MODEL.LOSSES.PART_CONTRASTIVE.MARGN"):
+    with pytest.raises(InputError, match="MODEL.LOSSES.PART_CONTRASTIVE.MARGN"):
         sweep.config_value(cfg, "MODEL.LOSSES.PART_CONTRASTIVE.MARGN")
 
 

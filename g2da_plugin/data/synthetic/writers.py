@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...utils.errors import InputError
 from ..keypoints_io import KEYPOINTS_FILENAME, save_keypoints
 from .cameras import REGDB_CAMERAS, REGDB_DIRNAME, SYSU_DIRNAME, SYSU_INDOOR_RGB, SYSU_IR, SYSU_OUTDOOR_RGB
 from .random_streams import random_stream
@@ -24,17 +25,21 @@ REGDB_TRIALS = range(1, 11)
 REGDB_FILE_PREFIX = {"Visible": "v", "Thermal": "t"}
 
 
+class ForeignFolderError(InputError, FileExistsError):
+    """The output folder exists and holds something the generator did not write (real data, say)."""
+
+
 def _generate_once(root, dirname, seed, params, write):
     """Build ``root/dirname`` with ``write(folder, seed, **params)`` unless it is already there."""
     if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     target = Path(root) / dirname
     marker = json.loads(json.dumps({"generator": GENERATOR, "generator_version": GENERATOR_VERSION,
                                     "dataset": dirname, "seed": seed, "params": params}))
     marker_path = target / MARKER_FILENAME
     if target.exists():
         if not marker_path.is_file():
-            raise FileExistsError(f"{target} exists and was not made by {GENERATOR} (no {MARKER_FILENAME}): "
+            raise ForeignFolderError(f"{target} exists and was not made by {GENERATOR} (no {MARKER_FILENAME}): "
                                   f"refusing to replace it; choose another output folder")
         try:
             if json.loads(marker_path.read_text(encoding="utf-8")) == marker:
@@ -58,7 +63,7 @@ def _generate_once(root, dirname, seed, params, write):
 
 def _check_count(name, value, minimum=1):
     if not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _save_image(image, path):
