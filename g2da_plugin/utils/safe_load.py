@@ -44,7 +44,7 @@ def load_checkpoint_file(path, *, trusted, trust_hint):
         with torch.serialization.safe_globals(SAFE_GLOBALS):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        refused = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        refused = re.search(r"GLOBAL (\S+)", str(e))  # torch names the global it refused (wordings vary)
         if refused is None:  # not a pickle that torch wrote
             detail = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", str(e))
             raise InputError(f"{path} cannot be read as a checkpoint (UnpicklingError: "

@@ -20,13 +20,13 @@ def small_model(seed=0):
 
 
 class WritesAFile:
-    """Unpickling this runs code: it would create ``path``."""
+    """Unpickling this runs code: it would create ``path`` (with ``open``, or a shell command)."""
 
-    def __init__(self, path):
-        self.path = path
+    def __init__(self, path, shell=False):
+        self.path, self.shell = path, shell
 
     def __reduce__(self):
-        return (open, (self.path, "w"))
+        return (os.system, (f"touch {self.path}",)) if self.shell else (open, (self.path, "w"))
 
 
 def test_round_trip_loads_every_weight(tmp_path):
@@ -80,11 +80,13 @@ def test_a_bare_state_dict_loads(tmp_path):
     assert torch.equal(target[0].weight, source[0].weight)
 
 
-def test_a_hostile_pickle_is_refused_and_runs_nothing(tmp_path):
+@pytest.mark.parametrize("shell", [False, True], ids=["open", "os.system"])
+def test_a_hostile_pickle_is_refused_and_runs_nothing(tmp_path, shell):
     victim = tmp_path / "written_by_the_pickle"
     path = tmp_path / "hostile.pth"
-    torch.save({"model": small_model(0).state_dict(), "payload": WritesAFile(str(victim))}, path)
-    with pytest.raises(InputError, match=r"holds more than weights.*MODEL\.WEIGHTS_TRUSTED True"):
+    torch.save({"model": small_model(0).state_dict(), "payload": WritesAFile(str(victim), shell)}, path)
+    with pytest.raises(InputError, match=r"holds more than weights: unpickling it would run (io\.open|posix\.system) "
+                                         r"from the file.*MODEL\.WEIGHTS_TRUSTED True"):
         SafeCheckpointer(small_model(1)).load(str(path), checkpointables=[])
     assert not victim.exists()
     # A user who trusts the file may have it unpickled in full (and so the pickle runs).

@@ -12,7 +12,6 @@ import pytest
 import torch
 import torchvision
 
-from g2da_plugin.data.synthetic import make_synthetic_sysu
 from g2da_plugin.engine import G2DATrainer, setup_cfg, sweep
 from g2da_plugin.engine.experiments import reported_table, results_table, run_config, run_dir, write_results_table
 from g2da_plugin.engine.train_net import run as train_net
@@ -86,10 +85,8 @@ def test_r50_baselines_build_fastreid_models(name, pieces):
 
 # --------------------------------------------------------------------------- real runs through train_net
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    make_synthetic_sysu(str(root), num_train_ids=4, num_val_ids=2, num_test_ids=3, images_per_cam=(2, 2), seed=0)
-    return str(root)
+def data_root(training_root):
+    return training_root
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,9 @@ from g2da_plugin.engine.train_net import run as train_net
 from tests.helpers import CONFIGS, ROOT, TINY_TRAINING, command_line
 
 TRAIN_NET = os.path.join(ROOT, "tools", "train_net.py")
-EPOCHS = 3
-
-
-def opts(root, output_dir, workers):
+def opts(root, output_dir, workers, epochs):
     return command_line({**TINY_TRAINING, "DATASETS.ROOT": root, "OUTPUT_DIR": str(output_dir),
-                         "SOLVER.MAX_EPOCH": EPOCHS, "TEST.EVAL_PERIOD": EPOCHS, "SOLVER.CHECKPOINT_PERIOD": 1,
+                         "SOLVER.MAX_EPOCH": epochs, "TEST.EVAL_PERIOD": epochs, "SOLVER.CHECKPOINT_PERIOD": 1,
                          "DATALOADER.NUM_WORKERS": workers, "SOLVER.WARMUP_ITERS": 5})
 
 
@@ -54,14 +51,13 @@ def kill_mid_epoch(args, output_dir):
 @pytest.mark.parametrize("config, workers", [
     ("demo_G2DA.yml", 0),
     ("demo_G2DA.yml", 2),
-    ("demo.yml", 2),
     (os.path.join(ROOT, "configs", "Synthetic", "bagtricks_R18.yml"), 2),
     (os.path.join(ROOT, "configs", "Synthetic", "sbs_R18.yml"), 0),
 ], ids=lambda v: os.path.basename(str(v)))
 def test_killed_run_resumes_to_the_uninterrupted_weights(training_root, tmp_path, config, workers):
     config = os.path.join(CONFIGS, config) if not os.path.isabs(config) else config
-    train_net(["--config-file", config, *opts(training_root, tmp_path / "whole", workers)])
-    args = ["--config-file", config, *opts(training_root, tmp_path / "killed", workers)]
+    train_net(["--config-file", config, *opts(training_root, tmp_path / "whole", workers, 2)])
+    args = ["--config-file", config, *opts(training_root, tmp_path / "killed", workers, 2)]
     kill_mid_epoch(args, tmp_path / "killed")
     resumed = subprocess.run([sys.executable, TRAIN_NET, "--resume", *args], capture_output=True, text=True,
                              timeout=600, cwd=ROOT)
@@ -69,15 +65,20 @@ def test_killed_run_resumes_to_the_uninterrupted_weights(training_root, tmp_path
     assert_same_weights(final_weights(tmp_path / "killed"), final_weights(tmp_path / "whole"))
 
 
-def test_a_corrupt_newest_checkpoint_is_skipped_and_the_run_ends_the_same(training_root, tmp_path, caplog):
-    config = os.path.join(CONFIGS, "demo_BOCL.yml")
-    train_net(["--config-file", config, *opts(training_root, tmp_path / "whole", 0)])
+@pytest.mark.parametrize("config", [
+    "demo.yml", "demo_BO.yml", "demo_BOCL.yml", "demo_BOCLG.yml",
+    os.path.join(ROOT, "configs", "Synthetic", "AGW_R18.yml"),
+], ids=os.path.basename)
+def test_a_corrupt_newest_checkpoint_is_skipped_and_the_run_ends_the_same(training_root, tmp_path, config):
+    """The run killed after its second epoch, whose checkpoint a copy broke, resumes from the first."""
+    config = os.path.join(CONFIGS, config) if not os.path.isabs(config) else config
+    train_net(["--config-file", config, *opts(training_root, tmp_path / "whole", 0, 3)])
     cut = tmp_path / "cut"
     cut.mkdir()
     for name in ("model_0000.pth", "model_0001.pth"):  # a run killed after epoch 1, its last file broken
         (cut / name).write_bytes((tmp_path / "whole" / name).read_bytes())
     (cut / "model_0001.pth").write_bytes((cut / "model_0001.pth").read_bytes()[:1000])
     (cut / "last_checkpoint").write_text("model_0001.pth")
-    train_net(["--config-file", config, "--resume", *opts(training_root, cut, 0)])
-    assert f"Skipping checkpoint {cut / 'model_0001.pth'}" in caplog.text
+    train_net(["--config-file", config, "--resume", *opts(training_root, cut, 0, 3)])
+    assert f"Skipping checkpoint {cut / 'model_0001.pth'}" in open(cut / "log.txt").read()
     assert_same_weights(final_weights(cut), final_weights(tmp_path / "whole"))

@@ -1,13 +1,11 @@
 """The training entry point (g2da_plugin.engine.train_net, run by tools/train_net.py) on tiny synthetic
-data: train and evaluate, reproducibility, kill and resume, two processes (gloo), one-line errors,
-and every ablation config. Runs that only need weights train in this process."""
+data: train and evaluate, reproducibility, two processes (gloo), one-line errors, and every ablation
+config (kill and resume: test_resume.py). Runs that only need weights train in this process."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -64,32 +62,6 @@ def test_training_changes_the_weights(training_root, tmp_path):
     assert conv_keys
     moved = [k for k in conv_keys if not torch.equal(final[k], untrained[k])]
     assert moved == conv_keys
-
-
-def test_killed_run_resumes_from_its_last_checkpoint(training_root, tmp_path):
-    args = ["--config-file", DEMO, *tiny_opts(training_root, tmp_path, epochs=4, **{"SOLVER.CHECKPOINT_PERIOD": 1})]
-    proc = subprocess.Popen([sys.executable, TRAIN_NET, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    last = tmp_path / "last_checkpoint"
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if last.exists() and last.read_text().strip() == "model_0001.pth":
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (tmp_path / "model_final.pth").exists()
-    checkpoint = torch.load(tmp_path / "model_0001.pth", map_location="cpu", weights_only=False)
-    assert checkpoint["epoch"] == 1
-
-    resumed = train_net_process("--resume", *args)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    payload = results(tmp_path)
-    assert payload["start_epoch"] == 2 and payload["max_epoch"] == 4
-    assert "Starting training from epoch 2" in open(tmp_path / "log.txt").read()
-    final = weights(tmp_path)
-    assert any(not torch.equal(final[k], checkpoint["model"][k]) for k in final)
 
 
 def test_two_processes_on_cpu_with_gloo(training_root, tmp_path):

@@ -7,13 +7,14 @@ import torch
 from g2da_plugin.data.keypoint_geometry import MEAN_POSE
 from g2da_plugin.pose.online import (POSE_ESTIMATOR_REGISTRY, HRNet, MeanPose, build_online_pose_estimator,
                                      heatmaps_to_keypoints)
+from g2da_plugin.utils.errors import InputError
 from tests.helpers import make_cfg
 
 
 def test_registry_builds_the_named_estimator_and_lists_the_others():
     assert {"HRNet", "MeanPose"} <= set(POSE_ESTIMATOR_REGISTRY._obj_map)
     assert isinstance(build_online_pose_estimator(make_cfg(MODEL__POSE__ESTIMATOR__NAME="MeanPose")), MeanPose)
-    with pytest.raises(KeyError, match="MODEL.POSE.ESTIMATOR.NAME 'OpenPose'.*HRNet, MeanPose"):
+    with pytest.raises(InputError, match="MODEL.POSE.ESTIMATOR.NAME 'OpenPose'.*HRNet, MeanPose"):
         build_online_pose_estimator(make_cfg(MODEL__POSE__ESTIMATOR__NAME="OpenPose"))
 
 
