@@ -302,3 +302,18 @@ def test_sweep_on_finished_runs(tmp_path):
     sweep.run_sweep(config, "MODEL.LOSSES.TRI.MARGIN", ["0.2", "0.4"], str(tmp_path / "s.png"),
                     output_root=str(output_root))
     assert (tmp_path / "s.csv").read_text().splitlines()[1:] == ["0.2,20.0,0.5,24.0,0.5", "0.4,40.0,0.5,44.0,0.5"]
+
+
+def test_run_config_trains_through_the_package_entry_point(training_root, tmp_path):
+    """A real run: ``python -m g2da_plugin.engine.train_net`` from another folder, no path into tools/."""
+    config = os.path.join(ROOT, "configs", "Synthetic", "bagtricks_R18.yml")
+    opts = command_line({**TINY_TRAINING, "DATASETS.ROOT": training_root, "SOLVER.MAX_EPOCH": 1,
+                         "TEST.EVAL_PERIOD": 1, "INPUT.SIZE_TRAIN": [32, 16], "INPUT.SIZE_TEST": [32, 16]})
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        payload = run_config(config, str(tmp_path / "run"), opts)
+    finally:
+        os.chdir(cwd)
+    assert payload["config_file"] == config and "all-single/R1" in payload["results"]["SYSUMM01_CM"]
+    assert "Starting training from epoch 0" in open(tmp_path / "run" / "train_net.out").read()
