@@ -13,12 +13,25 @@ from fastreid.utils import comm
 from ..data import build_cross_modality_test_loader, build_cross_modality_train_loader
 from ..evaluation import CrossModalityEvaluator
 from ..modeling.backbones.pretrain import require_pretrain_file
+from ..utils.errors import TRACEBACK_VARIABLE, input_error_message
 from ..utils.file_io import atomic_write_text
 from .checkpoint import SafeCheckpointer
 
 logger = logging.getLogger(__name__)
 
 RESULTS_FILE = "results.json"
+
+
+class _InputErrorsWithoutTraceback(logging.Filter):
+    """FastReID logs the traceback of whatever ends a training loop; an input error ends it with its
+    one line instead (``G2DA_TRACEBACK=1`` keeps the traceback)."""
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or input_error_message(error) is None or bool(os.environ.get(TRACEBACK_VARIABLE))
+
+
+logging.getLogger("fastreid.engine.train_loop").addFilter(_InputErrorsWithoutTraceback())
 
 
 class G2DATrainer(DefaultTrainer):
@@ -32,6 +45,8 @@ class G2DATrainer(DefaultTrainer):
     def __init__(self, cfg, config_file=None):
         super().__init__(cfg)
         self.config_file = config_file
+        for name in cfg.DATASETS.TESTS:  # a bad test set stops the run now, not after the first epochs
+            build_cross_modality_test_loader(cfg, name)
 
     @classmethod
     def build_model(cls, cfg):

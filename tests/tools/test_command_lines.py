@@ -67,6 +67,6 @@ def test_visualize_without_weights_is_one_clear_line(synthetic_root, tmp_path):
     missing = str(tmp_path / "missing.pth")
     result = tool("visualize.py", "--config-file", DEMO, *tiny_opts(synthetic_root, tmp_path), "MODEL.WEIGHTS",
                   missing)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("g2da: ") and "MODEL.WEIGHTS" in last and missing in last
