@@ -16,6 +16,7 @@ import os
 import re
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
 from fastreid.utils.checkpoint import Checkpointer
 
@@ -38,9 +39,12 @@ class SafeCheckpointer(Checkpointer):
     """
 
     def __init__(self, model, save_dir="", *, strict=True, trusted=False, **kwargs):
-        super().__init__(model, save_dir, **kwargs)
+        # the wrapped module under DDP: checkpoints hold its keys, without DDP's "module." prefix,
+        # and load back into one process or several alike
+        super().__init__(model.module if isinstance(model, DistributedDataParallel) else model, save_dir, **kwargs)
         self.strict = strict
         self.trusted = trusted
+        self._kept = None  # (path, checkpoint) read ahead by :meth:`read`, for the next load of path
 
     # ---------------------------------------------------------------------------------- saving
     def save(self, name, **kwargs):
@@ -80,13 +84,21 @@ class SafeCheckpointer(Checkpointer):
                                  if os.path.join(self.save_dir, name) != tagged]
         for path in candidates:
             try:
-                self._load_file(path)
+                self.read(path)
                 return path
             except InputError as e:
                 self.logger.warning("Skipping checkpoint %s: %s", path, e)
         raise InputError(f"--resume: no readable checkpoint in {self.save_dir} (tried {', '.join(candidates)})")
 
+    def read(self, path):
+        """The checkpoint in ``path``, checked; kept, so that loading ``path`` next reads it no more."""
+        self._kept = (path, self._load_file(path))
+        return self._kept[1]
+
     def _load_file(self, f):
+        if self._kept is not None and self._kept[0] == f:
+            checkpoint, self._kept = self._kept[1], None
+            return checkpoint
         checkpoint = load_checkpoint_file(f, trusted=self.trusted, trust_hint="set MODEL.WEIGHTS_TRUSTED True")
         if isinstance(checkpoint, dict) and "model" not in checkpoint and checkpoint \
                 and all(isinstance(v, torch.Tensor) for v in checkpoint.values()):

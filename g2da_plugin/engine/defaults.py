@@ -60,11 +60,11 @@ def load_trained_model(cfg):
     cfg = cfg.clone()
     cfg.defrost()
     cfg.MODEL.BACKBONE.PRETRAIN = False
-    if not cfg.MODEL.HEADS.NUM_CLASSES:
+    checkpointer = G2DATrainer.build_checkpointer(cfg, None)
+    state = checkpointer.read(cfg.MODEL.WEIGHTS)["model"]
+    if not cfg.MODEL.HEADS.NUM_CLASSES and "heads.weight" in state:
         # training sets it from the dataset (FastReID's auto_scale_hyperparams): take the checkpoint's
-        state = G2DATrainer.build_checkpointer(cfg, None)._load_file(cfg.MODEL.WEIGHTS)["model"]
-        if "heads.weight" in state:
-            cfg.MODEL.HEADS.NUM_CLASSES = int(state["heads.weight"].shape[0])
-    model = G2DATrainer.build_model(cfg)
-    G2DATrainer.build_checkpointer(cfg, model).load(cfg.MODEL.WEIGHTS, checkpointables=[])
-    return model
+        cfg.MODEL.HEADS.NUM_CLASSES = int(state["heads.weight"].shape[0])
+    checkpointer.model = G2DATrainer.build_model(cfg)
+    checkpointer.load(cfg.MODEL.WEIGHTS, checkpointables=[])
+    return checkpointer.model

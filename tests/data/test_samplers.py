@@ -77,13 +77,19 @@ def test_sample_seeds_are_a_function_of_seed_epoch_and_position():
     assert {s for _, s in other[0]}.isdisjoint(seeds[:8])
 
 
-def test_a_process_seeds_its_own_positions(monkeypatch):
-    items = make_items(num_ids=16)
-    seeds = {}
+def per_rank(monkeypatch, items, count):
+    """{rank: ``count`` batches of draws} of the samplers of two processes."""
+    out = {}
     for rank in range(2):
         monkeypatch.setattr(samplers.comm, "get_rank", lambda r=rank: r)
         monkeypatch.setattr(samplers.comm, "get_world_size", lambda: 2)
-        seeds[rank] = [s for batch in draws(CrossModalityIdentitySampler(items, 8, 2, seed=1), 8, 3) for _, s in batch]
+        out[rank] = draws(CrossModalityIdentitySampler(items, 8, 2, seed=1), 8, count)
+    return out
+
+
+def test_a_process_seeds_its_own_positions(monkeypatch):
+    seeds = {rank: [s for batch in stream for _, s in batch]
+             for rank, stream in per_rank(monkeypatch, make_items(num_ids=16), 3).items()}
     assert set(seeds[0]).isdisjoint(seeds[1])
 
 
@@ -97,16 +103,13 @@ def test_every_identity_once_per_pass():
 
 def test_processes_get_disjoint_complete_identities(monkeypatch):
     items = make_items(num_ids=16)
-    per_rank = {}
-    for rank in range(2):
-        monkeypatch.setattr(samplers.comm, "get_rank", lambda r=rank: r)
-        monkeypatch.setattr(samplers.comm, "get_world_size", lambda: 2)
-        per_rank[rank] = batches(CrossModalityIdentitySampler(items, 8, 2, seed=1), 8, 8)
-    for b0, b1 in zip(per_rank[0], per_rank[1]):
+    indices = {rank: [[index for index, _ in batch] for batch in stream]
+               for rank, stream in per_rank(monkeypatch, items, 8).items()}
+    for b0, b1 in zip(indices[0], indices[1]):
         ids0, ids1 = {items[i][1] for i in b0}, {items[i][1] for i in b1}
         assert len(ids0) == len(ids1) == 2 and not ids0 & ids1
     # 16 ids / 4 per global batch: every identity once across both processes per pass.
-    first_pass = [items[i][1] for r in (0, 1) for batch in per_rank[r][:4] for i in batch[::4]]
+    first_pass = [items[i][1] for r in (0, 1) for batch in indices[r][:4] for i in batch[::4]]
     assert sorted(first_pass) == list(range(16))
 
 

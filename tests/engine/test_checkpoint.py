@@ -126,3 +126,30 @@ def test_resuming_restores_the_random_generators(tmp_path):
     random.seed(7), np.random.seed(7), torch.manual_seed(7)
     SafeCheckpointer(small_model(0), str(tmp_path)).resume_or_load("", resume=True)
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+def test_resume_reads_the_checkpoint_once(tmp_path, monkeypatch):
+    from g2da_plugin.engine import checkpoint as module
+
+    SafeCheckpointer(small_model(0), str(tmp_path)).save("model_0000")
+    reads = []
+    real = module.load_checkpoint_file
+    monkeypatch.setattr(module, "load_checkpoint_file", lambda f, **kw: reads.append(f) or real(f, **kw))
+    SafeCheckpointer(small_model(1), str(tmp_path)).resume_or_load("", resume=True)
+    assert reads == [str(tmp_path / "model_0000.pth")]
+
+
+def test_a_ddp_model_is_saved_and_loaded_without_the_wrapper(tmp_path):
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    try:
+        wrapped = torch.nn.parallel.DistributedDataParallel(small_model(0))
+        SafeCheckpointer(wrapped, str(tmp_path)).save("model_0000")
+        saved = torch.load(tmp_path / "model_0000.pth", weights_only=True)["model"]
+        assert sorted(saved) == sorted(small_model(0).state_dict())  # no "module." prefix
+        again = torch.nn.parallel.DistributedDataParallel(small_model(1))
+        SafeCheckpointer(again, str(tmp_path)).resume_or_load("", resume=True)
+        assert torch.equal(again.module[0].weight, wrapped.module[0].weight)
+    finally:
+        dist.destroy_process_group()
