@@ -21,6 +21,7 @@ import operator
 import os
 import random
 
+from ..data.datasets.modality import is_integer
 from ..data.datasets.sysu_mm01 import (SYSU_IR_CAMERAS, SYSU_RGB_CAMERAS, read_sysu_ids, sorted_listing,
                                        sysu_identity_folders, sysu_images)
 from ..utils.errors import InputError
@@ -52,7 +53,7 @@ def sysu_gallery(root, mode="all", shots=1, trial=0):
         f"{pid:04d}", name)``, ``pid`` the SYSU identity and ``camid`` the camera number.
     """
     cameras = _rgb_cameras(mode)
-    if not _is_integer(shots) or shots < 1:
+    if not is_integer(shots) or shots < 1:
         raise InputError(f"shots must be an integer >= 1, got {shots!r}")
     rng = random.Random(operator.index(trial))  # an int seed, as random.seed(trial) got
     gallery = []
@@ -85,16 +86,3 @@ def _rgb_cameras(mode):
     if mode not in SYSU_RGB_CAMERAS:
         raise InputError(f"mode must be one of {tuple(SYSU_RGB_CAMERAS)}, got {mode!r}")
     return SYSU_RGB_CAMERAS[mode]
-
-
-def _is_integer(value):
-    """True for ints and numpy integers, False for bools, floats and strings."""
-    if isinstance(value, bool):
-        return False
-    try:
-        operator.index(value)
-    except TypeError:
-        return False
-    return True
-
-

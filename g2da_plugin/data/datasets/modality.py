@@ -1,7 +1,9 @@
 """Modality codes shared by the datasets, the sampler, the backbone and the evaluator, and the
-datasets' folder check."""
+datasets' checks of a folder and of an integer argument."""
 
+import operator
 import os
+
 from ...utils.errors import MissingInputError
 
 RGB = 0  # visible light
@@ -17,3 +19,14 @@ def dataset_folder(root, dataset_dir):
         raise MissingInputError(f"{dataset_dir} not found: expected the folder {os.path.abspath(folder)} "
                                 f"(set DATASETS.ROOT to the folder that contains {dataset_dir}/)")
     return folder
+
+
+def is_integer(value):
+    """True for ints and numpy integers, False for bools, floats and strings."""
+    if isinstance(value, bool):
+        return False
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True

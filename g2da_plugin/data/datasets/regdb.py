@@ -14,7 +14,7 @@ from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.data.datasets.bases import ImageDataset
 
 from ...utils.errors import InputError, MissingInputError
-from .modality import IR, RGB, dataset_folder
+from .modality import IR, RGB, dataset_folder, is_integer
 
 REGDB_TRIALS = range(1, 11)
 REGDB_SPLITS = ("train", "test")
@@ -94,9 +94,4 @@ def regdb_split(root, trial, split="test", modality="visible"):
 
 def is_trial(value):
     """True for an int or numpy integer in 1..10 (not a bool, float or string)."""
-    if isinstance(value, bool):
-        return False
-    try:
-        return operator.index(value) in REGDB_TRIALS
-    except TypeError:
-        return False
+    return is_integer(value) and operator.index(value) in REGDB_TRIALS
