@@ -26,6 +26,14 @@ def add_g2da_config(cfg):
     # Unpickle a checkpoint in full when weights-only loading refuses it: runs its code; only for files you trust.
     cfg.MODEL.WEIGHTS_TRUSTED = False
 
+    # Training precision with SOLVER.AMP.ENABLED: "auto" (bfloat16 on a GPU that has it, else float16 with
+    # loss scaling; float32 on a CPU), or "bfloat16" / "float16" on any device.
+    cfg.SOLVER.AMP.DTYPE = "auto"
+    # Keep the model and its input images channels-last on a GPU (faster convolutions); ignored on a CPU.
+    cfg.MODEL.CHANNELS_LAST = True
+    # Let float32 matrix products and convolutions use TF32 on GPUs that have it (10-bit mantissa inputs).
+    cfg.TF32 = True
+
     # Folder that holds SYSU-MM01/ and RegDB/ ($FASTREID_DATASETS when set, else ./datasets; a config
     # file or the command line overrides it).
     cfg.DATASETS.ROOT = os.getenv("FASTREID_DATASETS", "datasets")
@@ -47,6 +55,12 @@ def add_g2da_config(cfg):
     cfg.INPUT.KEYPOINTS.MISSING = "error"
     # Score of every keypoint of the mean-pose fallback (1 keeps its part features on the real scale).
     cfg.INPUT.KEYPOINTS.MEAN_POSE_SCORE = 1.0
+
+    cfg.INPUT.CACHE = CN()
+    # Train from the training images decoded and resized to SIZE_TRAIN once (same pixels, no decode per epoch).
+    cfg.INPUT.CACHE.ENABLED = False
+    # Cache folder, relative to DATASETS.ROOT unless absolute: it lives with the data, so every run shares it.
+    cfg.INPUT.CACHE.DIR = "cache"
 
     cfg.TEST.SYSU = CN()
     # SYSU-MM01 search modes scored ("all": cam1 2 4 5 gallery, "indoor": cam1 2).

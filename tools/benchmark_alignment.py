@@ -27,6 +27,12 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--convergence", action="store_true", help="also measure the solver's convergence")
     parser.add_argument("--no-model", action="store_true", help="skip the baseline training step (c)")
+    parser.add_argument("--data-root", default="datasets/synthetic", help="synthetic data for --convergence's network features")
+    parser.add_argument("--network-config", default="projects/G2DA/configs/sysu_G2DA.yml",
+                        help="the randomly initialised network of --convergence")
+    parser.add_argument("--trained", default=None, help="a checkpoint whose backbone gives --convergence trained features")
+    parser.add_argument("--trained-config", default="projects/G2DA/configs/demo_G2DA.yml",
+                        help="the config --trained's backbone fits")
     parser.add_argument("--depth", default="50x", help="baseline ResNet depth for (c)")
     parser.add_argument("--size", type=int, nargs=2, default=(288, 144), metavar=("H", "W"))
     parser.add_argument("--model-iters", type=int, default=1, help="timed baseline steps (after 1 warm-up)")

@@ -3,7 +3,10 @@
 With ``INPUT.KEYPOINTS.ENABLED`` every sample also carries its 17 COCO keypoints (``"keypoints"``,
 (17, 3) in the pixels of the augmented input image), read from ``INPUT.KEYPOINTS.FILE`` in each
 dataset's folder and moved by the joint image+keypoint transforms of :mod:`.transforms`; without
-it the loaders use FastReID's ``build_transforms`` (plus the plugin's ``INPUT.GRAYSCALE``).
+it the loaders use FastReID's ``build_transforms`` (plus the plugin's ``INPUT.GRAYSCALE``). Images come
+as uint8 (:mod:`.uint8_images`); with ``INPUT.CACHE.ENABLED`` the training images come from a one-time
+resized cache (:mod:`.image_cache`); ``DATALOADER.NUM_WORKERS`` -1 counts workers from the cores
+(:mod:`.workers`).
 """
 
 import os
@@ -13,11 +16,14 @@ from fastreid.data import build_reid_test_loader, build_reid_train_loader
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.utils import comm
 
-from ..utils.errors import MissingInputError
+from ..utils.errors import InputError, MissingInputError
+from .batch_layout import collate_with_layout
 from .dataset import CrossModalityDataset
+from .image_cache import open_or_build_cache
 from .keypoints_io import load_keypoints
 from .samplers import CrossModalityIdentitySampler
-from .transforms import build_image_transforms, build_joint_transforms
+from .transforms import build_image_transforms, build_joint_transforms, train_resize
+from .workers import loader_workers
 
 
 def load_dataset(cfg, name):
@@ -71,11 +77,40 @@ def dataset_keypoints(cfg, data, items):
     return keypoints, path
 
 
-def _dataset(cfg, parts, is_train):
+def _refuse_steps_before_the_resize(cfg):
+    """FastReID's image-only training transforms run these before their resize, which a cached image
+    has already had: it would not give the same pixels."""
+    before = []
+    if cfg.INPUT.GRAYSCALE.ENABLED:
+        before.append("INPUT.GRAYSCALE.ENABLED")
+    if cfg.INPUT.AUTOAUG.ENABLED and cfg.INPUT.AUTOAUG.PROB > 0:
+        before.append("INPUT.AUTOAUG.ENABLED")
+    if before and not keypoints_enabled(cfg):
+        raise InputError(f"INPUT.CACHE.ENABLED caches resized images, but {' and '.join(before)} acts before the "
+                         f"resize in the image-only training transforms (INPUT.KEYPOINTS.ENABLED False): "
+                         f"turn one of them off")
+
+
+def training_image_cache(cfg, items):
+    """The :class:`~.image_cache.ResizedImageCache` of the training ``items`` (``INPUT.CACHE``; each
+    machine's first process builds it, the others wait), or None when the cache is off."""
+    if not cfg.INPUT.CACHE.ENABLED:
+        return None
+    _refuse_steps_before_the_resize(cfg)
+    paths, resize = [item[0] for item in items], train_resize(cfg)
+    folder = os.path.join(cfg.DATASETS.ROOT, cfg.INPUT.CACHE.DIR)
+    workers = loader_workers(cfg.DATALOADER.NUM_WORKERS)
+    cache = open_or_build_cache(paths, resize, folder, workers) if comm.get_local_rank() == 0 else None
+    comm.synchronize()
+    return cache if cache is not None else open_or_build_cache(paths, resize, folder, workers)
+
+
+def _dataset(cfg, parts, is_train, image_cache=None):
     """A CrossModalityDataset over ``parts`` = [(dataset, items)], with keypoints when enabled."""
     items = [item for _, part in parts for item in part]
     if not keypoints_enabled(cfg):
-        return CrossModalityDataset(items, build_image_transforms(cfg, is_train=is_train), relabel=is_train)
+        return CrossModalityDataset(items, build_image_transforms(cfg, is_train=is_train), relabel=is_train,
+                                    image_cache=image_cache)
     keypoints, files = {}, []
     for data, part in parts:
         table, path = dataset_keypoints(cfg, data, part)
@@ -84,7 +119,7 @@ def _dataset(cfg, parts, is_train):
     return CrossModalityDataset(items, build_joint_transforms(cfg, is_train=is_train), relabel=is_train,
                                 keypoints=keypoints, missing=cfg.INPUT.KEYPOINTS.MISSING,
                                 keypoints_file=", ".join(files),
-                                mean_pose_score=cfg.INPUT.KEYPOINTS.MEAN_POSE_SCORE)
+                                mean_pose_score=cfg.INPUT.KEYPOINTS.MEAN_POSE_SCORE, image_cache=image_cache)
 
 
 def build_cross_modality_train_set(cfg):
@@ -95,7 +130,8 @@ def build_cross_modality_train_set(cfg):
         if comm.is_main_process():
             data.show_train()
         parts.append((data, data.train))
-    return _dataset(cfg, parts, is_train=True)
+    items = [item for _, part in parts for item in part]
+    return _dataset(cfg, parts, is_train=True, image_cache=training_image_cache(cfg, items))
 
 
 class EpochLoader:
@@ -130,10 +166,11 @@ def build_cross_modality_train_loader(cfg):
         iters_per_epoch=iters_per_epoch(cfg, train_set),
     )
     loader = build_reid_train_loader(train_set, sampler=sampler, total_batch_size=cfg.SOLVER.IMS_PER_BATCH,
-                                     num_workers=cfg.DATALOADER.NUM_WORKERS)
+                                     num_workers=loader_workers(cfg.DATALOADER.NUM_WORKERS))
     # its own generator for the workers' base seed: starting the loader draws nothing from the global
     # one, which a resumed run restores from the checkpoint
     loader.generator = torch.Generator().manual_seed(cfg.SEED)
+    loader.collate_fn = collate_with_layout  # FastReID's builders take no collate_fn
     return EpochLoader(loader, sampler)
 
 
@@ -144,5 +181,7 @@ def build_cross_modality_test_loader(cfg, dataset_name):
         data.show_test()
     test_set = _dataset(cfg, [(data, data.query + data.gallery)], is_train=False)
     loader, num_query = build_reid_test_loader(test_set=test_set, test_batch_size=cfg.TEST.IMS_PER_BATCH,
-                                               num_query=len(data.query), num_workers=cfg.DATALOADER.NUM_WORKERS)
+                                               num_query=len(data.query),
+                                               num_workers=loader_workers(cfg.DATALOADER.NUM_WORKERS))
+    loader.collate_fn = collate_with_layout
     return loader, num_query, data

@@ -11,10 +11,11 @@ from fastreid.data.data_utils import read_image
 from ..utils.errors import InputError, MissingInputError
 from ..utils.rng import seeded
 from .keypoint_geometry import NUM_KEYPOINTS, mean_pose_keypoints
+from .transforms import scale_keypoints
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CrossModalityDataset", "MissingKeypointsError", "MISSING_POLICIES"]
+__all__ = ["CrossModalityDataset", "MissingKeypointsError", "MISSING_POLICIES", "read_rgb_image"]
 
 #: Values of ``INPUT.KEYPOINTS.MISSING``.
 MISSING_POLICIES = ("error", "mean_pose")
@@ -23,6 +24,14 @@ MISSING_POLICIES = ("error", "mean_pose")
 class MissingKeypointsError(MissingInputError):
     """An image has no entry in its dataset's keypoints file (``INPUT.KEYPOINTS.MISSING error``): what is
     missing is part of a file, so the tools report it as one line, like a missing image or dataset."""
+
+
+def read_rgb_image(img_path):
+    """The image file as an RGB PIL image (IR: the gray value on the three channels)."""
+    try:
+        return read_image(img_path, "RGB")
+    except (OSError, ValueError) as e:  # a missing, truncated or not-an-image file
+        raise InputError(f"cannot read image {img_path}: {e}") from None
 
 
 class CrossModalityDataset(CommDataset):
@@ -43,11 +52,18 @@ class CrossModalityDataset(CommDataset):
     at construction, naming the first such image, how many there are and ``keypoints_file``;
     ``missing="mean_pose"`` gives them :data:`~.keypoint_geometry.MEAN_POSE` scaled to the image (every score
     ``mean_pose_score``) and logs how many did (also in :attr:`num_mean_pose`).
+
+    With ``image_cache`` (a :class:`~.image_cache.ResizedImageCache` of ``img_items``' images, in
+    order) images come resized from it instead of their files; keypoints are scaled to the cached
+    size first, so the transforms see what they would after resizing the file's image.
     """
 
     def __init__(self, img_items, transform=None, relabel=True, keypoints=None, missing="error",
-                 keypoints_file=None, mean_pose_score=1.0):
+                 keypoints_file=None, mean_pose_score=1.0, image_cache=None):
         super().__init__(img_items, transform, relabel)
+        if image_cache is not None and len(image_cache) != len(img_items):
+            raise ValueError(f"the image cache holds {len(image_cache)} images, the dataset {len(img_items)}")
+        self.image_cache = image_cache
         self.with_keypoints = keypoints is not None
         self.num_mean_pose = 0
         self.mean_pose_score = float(mean_pose_score)
@@ -87,25 +103,28 @@ class CrossModalityDataset(CommDataset):
             logger.warning("%s have no keypoints%s: they use the mean pose template (score %.2f)",
                            count, where, self.mean_pose_score)
 
-    def _read(self, img_path):
-        try:
-            return read_image(img_path, "RGB")
-        except (OSError, ValueError) as e:  # a missing, truncated or not-an-image file
-            raise InputError(f"cannot read image {img_path}: {e}") from None
+    def _image(self, index, img_path):
+        """(image, (width, height) of the image file)."""
+        if self.image_cache is not None:
+            return self.image_cache.image(index), self.image_cache.original_size(index)
+        image = read_rgb_image(img_path)
+        return image, image.size
 
     def __getitem__(self, key):
         """``key``: a dataset index, or ``(index, seed)`` (the training sampler's): the augmentation of
         that sample then draws from generators seeded with ``seed`` alone."""
         index, seed = key if isinstance(key, tuple) else (key, None)
         img_path, pid, camid, modality = self.img_items[index]
-        img = self._read(img_path)
+        img, file_size = self._image(index, img_path)
         keypoints = None
         with seeded(seed) if seed is not None else contextlib.nullcontext():
             if self.with_keypoints:
                 if self._has_keypoints[index]:
                     keypoints = self._keypoints[index]
                 else:
-                    keypoints = mean_pose_keypoints(img.size[0], img.size[1], self.mean_pose_score)
+                    keypoints = mean_pose_keypoints(file_size[0], file_size[1], self.mean_pose_score)
+                if img.size != file_size:  # a cached image: already resized
+                    keypoints = scale_keypoints(keypoints, file_size, img.size)
                 img, keypoints = self.transform(img, keypoints)
             elif self.transform is not None:
                 img = self.transform(img)

@@ -29,10 +29,12 @@ COCO_KEYPOINT_NAMES = (
     "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
 )
 NUM_KEYPOINTS = len(COCO_KEYPOINT_NAMES)
-#: Nose, left/right eye, left/right ear: the head.
-FACE_KEYPOINTS = (0, 1, 2, 3, 4)
+#: Nose, left/right eye, left/right ear: the head (a slice, so a model takes them without an index tensor).
+FACE_SLICE = slice(0, 5)
 #: Shoulders to ankles.
-BODY_KEYPOINTS = tuple(range(5, NUM_KEYPOINTS))
+BODY_SLICE = slice(5, NUM_KEYPOINTS)
+FACE_KEYPOINTS = tuple(range(NUM_KEYPOINTS)[FACE_SLICE])
+BODY_KEYPOINTS = tuple(range(NUM_KEYPOINTS)[BODY_SLICE])
 
 #: Left/right pairs that a horizontal flip swaps.
 COCO_FLIP_PAIRS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))

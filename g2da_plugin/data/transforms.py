@@ -6,7 +6,7 @@ Each transform is called as ``t(image, keypoints) -> (image, keypoints)``; ``key
 the image is transformed). The classes mirror torchvision's, draw their random numbers exactly as
 torchvision does (``torch.randint`` / ``torch.rand`` from torch's global generator, which ``SEED``
 and the DataLoader's per-worker seeding fix), and so give, for the same seed, the very images
-FastReID's ``build_transforms`` gives (tested):
+FastReID's ``build_transforms`` gives, as uint8 (tested; :mod:`.uint8_images` says what rounds):
 
 =====================================  ============================================================
 :class:`JointResize`                   ``T.Resize(size, interpolation=3)``; keypoints scaled by
@@ -16,8 +16,8 @@ FastReID's ``build_transforms`` gives (tested):
 :class:`JointRandomCrop`               ``T.RandomCrop(size)``; keypoints shifted by the crop corner
 :class:`JointRandomHorizontalFlip`     ``T.RandomHorizontalFlip(p)``; x -> W - x and the COCO
                                        left/right pairs swapped (the person's left stays "left")
-:class:`JointToTensor`                 FastReID's ``ToTensor`` (float 0..255, not 0..1); keypoints
-                                       to a float32 tensor
+:class:`JointToTensor`                 FastReID's ``ToTensor`` without its float cast (uint8
+                                       0..255, :mod:`.uint8_images`); keypoints to float32
 :class:`ImageOnly`                     any image transform that does not move pixels
 =====================================  ============================================================
 
@@ -42,10 +42,11 @@ import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
 
 from fastreid.data.transforms import build_transforms
-from fastreid.data.transforms.transforms import RandomPatch, ToTensor
+from fastreid.data.transforms.transforms import RandomPatch
 
 from ..utils.errors import InputError
 from .keypoint_geometry import flip_keypoints
+from .uint8_images import ToUInt8Tensor, UInt8RandomErasing, as_uint8_transforms
 
 __all__ = [
     "JointCompose",
@@ -55,6 +56,8 @@ __all__ = [
     "JointRandomHorizontalFlip",
     "JointToTensor",
     "ImageOnly",
+    "scale_keypoints",
+    "train_resize",
     "build_joint_transforms",
 ]
 
@@ -96,6 +99,15 @@ class JointCompose:
         return f"{self.__class__.__name__}({lines}\n)"
 
 
+def scale_keypoints(keypoints, size, new_size):
+    """(K, 3) keypoints of a ``size`` (width, height) image -> those of it resized to ``new_size``
+    (a copy; x * W' / W, y * H' / H: :class:`JointResize`'s mapping)."""
+    keypoints = keypoints.copy()
+    keypoints[:, 0] *= new_size[0] / size[0]
+    keypoints[:, 1] *= new_size[1] / size[1]
+    return keypoints
+
+
 class JointResize:
     """``T.Resize``: ``size`` (height, width), or an int for the shorter side (aspect kept).
 
@@ -108,13 +120,10 @@ class JointResize:
         self.interpolation = interpolation
 
     def __call__(self, image, keypoints=None):
-        width, height = _image_size(image)
+        size = _image_size(image)
         image = TF.resize(image, self.size, interpolation=self.interpolation)
         if keypoints is not None:
-            new_width, new_height = _image_size(image)
-            keypoints = keypoints.copy()
-            keypoints[:, 0] *= new_width / width
-            keypoints[:, 1] *= new_height / height
+            keypoints = scale_keypoints(keypoints, size, _image_size(image))
         return image, keypoints
 
     def __repr__(self):
@@ -203,10 +212,10 @@ class JointRandomHorizontalFlip:
 
 
 class JointToTensor:
-    """FastReID's ``ToTensor`` (a (C, H, W) float tensor in 0..255); keypoints to float32 tensors."""
+    """:class:`~.uint8_images.ToUInt8Tensor` (a (C, H, W) uint8 tensor); keypoints to float32 tensors."""
 
     def __init__(self):
-        self.to_tensor = ToTensor()
+        self.to_tensor = ToUInt8Tensor()
 
     def __call__(self, image, keypoints=None):
         image = self.to_tensor(image)
@@ -256,9 +265,15 @@ def _refuse_geometric(cfg, is_train):
               "do not reproduce on keypoints: turn it off, or add its joint version")
 
 
+def train_resize(cfg):
+    """The first step of the training transforms: resize to ``INPUT.SIZE_TRAIN`` (FastReID's bicubic)."""
+    return JointResize(_size(cfg.INPUT.SIZE_TRAIN))
+
+
 def build_image_transforms(cfg, is_train=True):
-    """FastReID's ``build_transforms`` (image only), with ``INPUT.GRAYSCALE`` in front when training."""
-    transforms = build_transforms(cfg, is_train=is_train)
+    """FastReID's ``build_transforms`` (image only, uint8 out), with ``INPUT.GRAYSCALE`` in front when
+    training."""
+    transforms = as_uint8_transforms(build_transforms(cfg, is_train=is_train))
     if is_train and cfg.INPUT.GRAYSCALE.ENABLED:
         transforms = T.Compose([T.RandomGrayscale(p=cfg.INPUT.GRAYSCALE.PROB), transforms])
     return transforms
@@ -269,8 +284,8 @@ def build_joint_transforms(cfg, is_train=True):
     same random draws), returning a :class:`JointCompose`.
 
     Train: resize to ``INPUT.SIZE_TRAIN``, [pad ``INPUT.PADDING.SIZE`` (``MODE``) + random crop back],
-    [horizontal flip with ``INPUT.FLIP.PROB``], [colour jitter], [random grayscale], ToTensor, [random erasing], [random
-    patch]. Test: resize to ``INPUT.SIZE_TEST``, ToTensor. Geometric augmentations without a joint
+    [horizontal flip with ``INPUT.FLIP.PROB``], [colour jitter], [random grayscale], uint8 ToTensor, [random erasing],
+    [random patch]. Test: resize to ``INPUT.SIZE_TEST``, uint8 ToTensor. Geometric augmentations without a joint
     version raise ValueError (module docstring).
     """
     _refuse_geometric(cfg, is_train)
@@ -278,7 +293,7 @@ def build_joint_transforms(cfg, is_train=True):
     if is_train:
         size_train = cfg.INPUT.SIZE_TRAIN
         if size_train[0] > 0:
-            res.append(JointResize(_size(size_train)))
+            res.append(train_resize(cfg))
         if cfg.INPUT.PADDING.ENABLED:
             res.append(JointPad(cfg.INPUT.PADDING.SIZE, padding_mode=cfg.INPUT.PADDING.MODE))
             res.append(JointRandomCrop(_size(size_train)))
@@ -292,7 +307,7 @@ def build_joint_transforms(cfg, is_train=True):
             res.append(ImageOnly(T.RandomGrayscale(p=cfg.INPUT.GRAYSCALE.PROB)))
         res.append(JointToTensor())
         if cfg.INPUT.REA.ENABLED:
-            res.append(ImageOnly(T.RandomErasing(p=cfg.INPUT.REA.PROB, value=cfg.INPUT.REA.VALUE)))
+            res.append(ImageOnly(UInt8RandomErasing(p=cfg.INPUT.REA.PROB, value=cfg.INPUT.REA.VALUE)))
         if cfg.INPUT.RPT.ENABLED:
             res.append(ImageOnly(RandomPatch(prob_happen=cfg.INPUT.RPT.PROB)))
     else:

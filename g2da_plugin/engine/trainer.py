@@ -6,6 +6,8 @@ import os
 import time
 from collections import OrderedDict
 
+import torch
+
 from fastreid.engine import DefaultTrainer
 from fastreid.evaluation import inference_on_dataset
 from fastreid.utils import comm
@@ -16,10 +18,14 @@ from ..modeling.backbones.pretrain import require_pretrain_file
 from ..utils.errors import TRACEBACK_VARIABLE, input_error_message
 from ..utils.file_io import atomic_write_text
 from .checkpoint import SafeCheckpointer
+from .optimizer import build_optimizer
+from .train_loop import CrossModalityStepTrainer, autocast_dtype
 
 logger = logging.getLogger(__name__)
 
 RESULTS_FILE = "results.json"
+#: FastReID's DefaultTrainer writes its events every 200 iterations (and after each epoch).
+WRITER_PERIOD = 200
 
 
 class _InputErrorsWithoutTraceback(logging.Filter):
@@ -43,7 +49,18 @@ class G2DATrainer(DefaultTrainer):
     """
 
     def __init__(self, cfg, config_file=None):
-        super().__init__(cfg)
+        self.amp_dtype = autocast_dtype(cfg, cfg.MODEL.DEVICE)
+        # DefaultTrainer would build FastReID's CUDA-only AMPTrainer; the step trainer built in
+        # build_hooks takes the precision itself
+        fastreid_cfg = cfg.clone()
+        fastreid_cfg.defrost()
+        fastreid_cfg.SOLVER.AMP.ENABLED = False
+        super().__init__(fastreid_cfg)
+        frozen = self.cfg.is_frozen()
+        self.cfg.defrost()
+        self.cfg.SOLVER.AMP.ENABLED = cfg.SOLVER.AMP.ENABLED
+        if frozen:
+            self.cfg.freeze()
         self.config_file = config_file
         for name in cfg.DATASETS.TESTS:  # a bad test set stops the run now, not after the first epochs
             build_cross_modality_test_loader(cfg, name)
@@ -51,7 +68,16 @@ class G2DATrainer(DefaultTrainer):
     @classmethod
     def build_model(cls, cfg):
         require_pretrain_file(cfg)  # before any backbone is built: FastReID's would download
-        return super().build_model(cfg)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(cfg.TF32)
+        model = super().build_model(cfg)
+        if cfg.MODEL.CHANNELS_LAST and torch.device(cfg.MODEL.DEVICE).type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        return model
+
+    @classmethod
+    def build_optimizer(cls, cfg, model):
+        """FastReID's optimizer with merged parameter groups and a foreach or fused step."""
+        return build_optimizer(cfg, model)
 
     @classmethod
     def build_checkpointer(cls, cfg, model, **checkpointables):
@@ -60,9 +86,14 @@ class G2DATrainer(DefaultTrainer):
                                 strict=cfg.MODEL.WEIGHTS_STRICT, trusted=cfg.MODEL.WEIGHTS_TRUSTED, **checkpointables)
 
     def build_hooks(self):
-        # DefaultTrainer builds its checkpointer inline, just before its hooks: the hooks get ours, which
-        # also keeps the AMP loss scaler's state.
-        scaler = getattr(self._trainer, "grad_scaler", None)
+        # DefaultTrainer builds its step trainer and checkpointer inline, just before its hooks: both
+        # become ours here, and the checkpointer also keeps the float16 loss scaler's state.
+        old = self._trainer
+        self._trainer = CrossModalityStepTrainer(
+            old.model, old.data_loader, old.optimizer, old.param_wrapper,
+            dtype=self.amp_dtype, flush_period=WRITER_PERIOD,
+            iters_per_epoch=self.iters_per_epoch)
+        scaler = self._trainer.grad_scaler
         self.checkpointer = self.build_checkpointer(self.cfg, self.model, optimizer=self.optimizer, **self.scheduler,
                                                     **({"grad_scaler": scaler} if scaler is not None else {}))
         return super().build_hooks()

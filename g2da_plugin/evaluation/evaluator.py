@@ -14,8 +14,9 @@ from fastreid.utils import comm
 
 from ..data.datasets.modality import IR, RGB
 from ..utils.errors import InputError
-from .metrics import eval_regdb, eval_sysu, pairwise_distance
-from .sysu_protocol import sysu_gallery
+from .metrics import distance_matrix, eval_regdb
+from .ranking import SysuRanking
+from .sysu_protocol import draw_sysu_gallery, sysu_gallery, sysu_gallery_folders
 
 logger = logging.getLogger(__name__)
 
@@ -39,27 +40,55 @@ class ExtractedFeatures(NamedTuple):
                             [self.paths[i] for i in index])
 
 
-def sysu_gallery_columns(rgb_paths, dataset_root, mode, shots, trial):
-    """The columns of the RGB test images (``rgb_paths``) that make up one :func:`sysu_gallery` draw."""
-    column = {path: j for j, path in enumerate(rgb_paths)}
-    gallery = sysu_gallery(dataset_root, mode=mode, shots=shots, trial=trial)
-    missing = [p for p, _, _ in gallery if p not in column]
+def path_columns(paths):
+    """``{path: column}`` of a list of image paths."""
+    return {path: j for j, path in enumerate(paths)}
+
+
+def gallery_columns(column_of_path, gallery):
+    """The columns (``column_of_path``) of a gallery's ``(img_path, pid, camid)`` images."""
+    missing = [p for p, _, _ in gallery if p not in column_of_path]
     if missing:
         raise InputError(f"gallery image {missing[0]} (and {len(missing) - 1} more) has no "
-                       f"extracted feature: the test set and the gallery draw disagree")
-    return np.array([column[p] for p, _, _ in gallery], dtype=np.int64)
+                         f"extracted feature: the test set and the gallery draw disagree")
+    return np.array([column_of_path[p] for p, _, _ in gallery], dtype=np.int64)
 
 
-def sysu_trial_scores(distmat, query, rgb, dataset_root, mode, shots, trials):
-    """:func:`eval_sysu`'s ``(cmc, mAP, mINP)`` for each gallery draw ``0 .. trials - 1``.
+def sysu_gallery_columns(rgb_paths, dataset_root, mode, shots, trial):
+    """The columns of the RGB test images (``rgb_paths``) that make up one :func:`sysu_gallery` draw."""
+    return gallery_columns(path_columns(rgb_paths), sysu_gallery(dataset_root, mode=mode, shots=shots, trial=trial))
 
-    ``distmat`` is (queries, all RGB test images); ``query`` and ``rgb`` are their ExtractedFeatures.
+
+def rank_sysu_candidates(query, rgb, metric, device=None):
+    """Every IR query ranked once against every RGB test image: one distance matrix, on ``device``
+    (default: the CPU), and one :class:`~.ranking.SysuRanking` of it.
+
+    ``query`` and ``rgb`` are ExtractedFeatures. Returns ``(ranking, column_of_path)``: the ranking and
+    its column of each RGB image path.
     """
-    runs = []
-    for trial in range(trials):
-        cols = sysu_gallery_columns(rgb.paths, dataset_root, mode, shots, trial)
-        runs.append(eval_sysu(distmat[:, cols], query.pids, rgb.pids[cols], query.camids, rgb.camids[cols]))
-    return runs
+    rgb = rgb.subset(np.argsort(rgb.pids, kind="stable"))  # by identity, as the draws are: ties fall as in eval_sysu
+    distmat = distance_matrix(query.feats, rgb.feats, metric, device)
+    return SysuRanking(distmat, query.pids, rgb.pids, query.camids, rgb.camids), path_columns(rgb.paths)
+
+
+def sysu_trial_scores(ranking, column_of_path, folders, shots, trials):
+    """:func:`~.metrics.eval_sysu`'s ``(cmc, mAP, mINP)`` for each gallery draw ``0 .. trials - 1`` from ``folders``
+    (:func:`sysu_gallery_folders`), all scored on one ``ranking`` (:func:`rank_sysu_candidates`)."""
+    draws = [gallery_columns(column_of_path, draw_sysu_gallery(folders, shots, trial)) for trial in range(trials)]
+    return ranking.score(draws)
+
+
+def sysu_protocol_results(query, rgb, folders_by_mode, shots_settings, trials, metric, device=None):
+    """SYSU-MM01's results ``{<mode>-<single|multi>/<metric>[_std]: percent}`` from one ranking of the
+    IR ``query`` against every ``rgb`` test image; ``folders_by_mode``: ``{mode: sysu_gallery_folders}``."""
+    ranking, column_of_path = rank_sysu_candidates(query, rgb, metric, device)
+    results = OrderedDict()
+    for mode, shots in itertools.product(folders_by_mode, shots_settings):
+        runs = [summarize(*scores) for scores in
+                sysu_trial_scores(ranking, column_of_path, folders_by_mode[mode], shots, trials)]
+        setting = f"{mode}-{'single' if shots == 1 else 'multi'}"
+        results.update({f"{setting}/{k}": v for k, v in mean_and_std(runs).items()})
+    return results
 
 
 def summarize(cmc, mAP, mINP):
@@ -96,7 +125,8 @@ class CrossModalityEvaluator(DatasetEvaluator):
 
     SYSU-MM01 (``protocol="sysu"``): queries are the IR images; the protocol's galleries (all /
     indoor search, single / multi-shot, ``TEST.SYSU.TRIALS`` random draws by
-    :func:`sysu_gallery`) are picked from the features of all RGB test images. Reports the mean and
+    :func:`sysu_gallery`) are picked from the features of all RGB test images, ranked once against
+    the queries on the model's device (:func:`rank_sysu_candidates`). Reports the mean and
     standard deviation over trials, in percent, as ``<mode>-<single|multi>/<metric>[_std]``.
     RegDB (``protocol="regdb"``): ``v2t/<metric>`` (visible queries, thermal gallery) and ``t2v``.
     ``metric`` (read by FastReID's best-checkpoint hook) is (R1 + mAP) / 2 of the first setting.
@@ -110,11 +140,13 @@ class CrossModalityEvaluator(DatasetEvaluator):
         self.metric = cfg.TEST.METRIC
         self.sysu_cfg = cfg.TEST.SYSU
         self._predictions = []
+        self._device = torch.device("cpu")  # the model's, once process() has seen its outputs
 
     def reset(self):
         self._predictions = []
 
     def process(self, inputs, outputs):
+        self._device = outputs.device
         self._predictions.append({
             "feats": outputs.detach().to("cpu", torch.float32),
             "pids": inputs["targets"].cpu(),
@@ -150,19 +182,14 @@ class CrossModalityEvaluator(DatasetEvaluator):
         return results
 
     def _evaluate_sysu(self, query, rgb):
-        distmat = pairwise_distance(query.feats, rgb.feats, self.metric)
-        results = OrderedDict()
-        for mode, shots in itertools.product(self.sysu_cfg.MODES, self.sysu_cfg.SHOTS):
-            runs = [summarize(*scores) for scores in
-                    sysu_trial_scores(distmat, query, rgb, self.dataset_root, mode, shots, self.sysu_cfg.TRIALS)]
-            setting = f"{mode}-{'single' if shots == 1 else 'multi'}"
-            results.update({f"{setting}/{k}": v for k, v in mean_and_std(runs).items()})
-        return results
+        folders = {mode: sysu_gallery_folders(self.dataset_root, mode) for mode in self.sysu_cfg.MODES}
+        return sysu_protocol_results(query, rgb, folders, self.sysu_cfg.SHOTS, self.sysu_cfg.TRIALS, self.metric,
+                                     self._device)
 
     def _evaluate_regdb(self, visible, thermal):
         results = OrderedDict()
         for setting, (query, gallery) in (("v2t", (visible, thermal)), ("t2v", (thermal, visible))):
-            scores = summarize(*eval_regdb(pairwise_distance(query.feats, gallery.feats, self.metric),
-                                           query.pids, gallery.pids))
+            distmat = distance_matrix(query.feats, gallery.feats, self.metric, self._device).cpu().numpy()
+            scores = summarize(*eval_regdb(distmat, query.pids, gallery.pids))
             results.update({f"{setting}/{k}": 100.0 * v for k, v in scores.items()})
         return results

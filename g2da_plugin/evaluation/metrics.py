@@ -1,4 +1,4 @@
-"""Cross-modality re-identification metrics: SYSU-MM01 and RegDB protocols (pure numpy).
+"""Cross-modality re-identification metrics: SYSU-MM01 and RegDB protocols (numpy), and distances (torch).
 
 Conventions shared by every function here
 -----------------------------------------
@@ -21,24 +21,21 @@ Conventions shared by every function here
   value; that is what CMC means there (every valid query is found by then), whereas the
   community code instead shortens ``max_rank`` to ``num_gallery``.
 
-The work is vectorised over blocks of queries (:data:`QUERY_BLOCK`), so memory stays bounded
-and a 3,803 x 3,000 SYSU evaluation takes well under a second.
+The work is vectorised over blocks of queries (:data:`QUERY_BLOCK`), so memory stays bounded.
+SYSU-MM01's 40 gallery draws are scored from one ranking by :class:`~.ranking.SysuRanking`, which
+gives these numbers without ranking each gallery anew.
 """
 
 import numpy as np
+import torch
 
-try:  # faiss is optional: only used to speed up large distance matrices.
-    import faiss
-except ImportError:  # pragma: no cover - exercised only where faiss is missing
-    faiss = None
+from ..utils.errors import InputError
 
-__all__ = ["eval_sysu", "eval_regdb", "sysu_excluded", "pairwise_distance", "FAISS_MIN_PAIRS", "QUERY_BLOCK"]
+__all__ = ["eval_sysu", "eval_regdb", "sysu_excluded", "distance_matrix", "pairwise_distance", "summarise_queries",
+           "QUERY_BLOCK"]
 
 #: Queries processed together; bounds the temporary (block, num_gallery) arrays.
 QUERY_BLOCK = 512
-
-#: ``pairwise_distance`` uses faiss (when available) from this many query-gallery pairs on.
-FAISS_MIN_PAIRS = 4_000_000
 
 # SYSU-MM01: cam3 (indoor IR) and cam2 (indoor RGB) film the same room, so a cam2 gallery
 # image is not counted for a cam3 query (the dataset authors' protocol).
@@ -100,8 +97,8 @@ def eval_sysu(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=20):
         aps.append(block["ap"])
         inps.append(block["inp"])
         valid.append(block["valid"])
-    return _summarise(np.concatenate(id_ranks), np.concatenate(aps), np.concatenate(inps),
-                      np.concatenate(valid), max_rank)
+    return summarise_queries(np.concatenate(id_ranks), np.concatenate(aps), np.concatenate(inps),
+                             np.concatenate(valid), max_rank)
 
 
 def eval_regdb(distmat, q_pids, g_pids, max_rank=20):
@@ -128,8 +125,8 @@ def eval_regdb(distmat, q_pids, g_pids, max_rank=20):
         aps.append(block["ap"])
         inps.append(block["inp"])
         valid.append(block["valid"])
-    return _summarise(np.concatenate(first_hits), np.concatenate(aps), np.concatenate(inps),
-                      np.concatenate(valid), max_rank)
+    return summarise_queries(np.concatenate(first_hits), np.concatenate(aps), np.concatenate(inps),
+                             np.concatenate(valid), max_rank)
 
 
 def sysu_excluded(q_camids, g_camids):
@@ -140,40 +137,30 @@ def sysu_excluded(q_camids, g_camids):
     )
 
 
-def pairwise_distance(query_feats, gallery_feats, metric="cosine", use_faiss=None):
-    """Distances between every query and every gallery feature, as float32 ``(nq, ng)``.
+def distance_matrix(query_feats, gallery_feats, metric="cosine", device=None):
+    """Distances between every query and every gallery feature: a float32 ``(nq, ng)`` tensor, computed
+    with one matrix product on ``device`` (default: the query tensor's device, the CPU for numpy).
 
-    ``metric="cosine"``: ``1 - cos(q, g)`` (features are L2-normalised here; zero vectors stay
-    zero, i.e. distance 1). ``metric="euclidean"``: the (non-squared) L2 distance.
-
-    ``use_faiss=None`` picks faiss (exact ``IndexFlatIP`` / ``IndexFlatL2`` search over the
-    whole gallery, scattered back into gallery order) when faiss is installed and
-    ``nq * ng >= FAISS_MIN_PAIRS``, plain numpy otherwise; ``True`` / ``False`` force a path
-    (``True`` without faiss raises ``ImportError``). Both paths agree up to float32 rounding.
+    ``metric="cosine"``: ``1 - cos(q, g)`` (features are L2-normalised here; zero vectors stay zero,
+    i.e. distance 1). ``metric="euclidean"``: the (non-squared) L2 distance.
     """
     if metric not in ("cosine", "euclidean"):
-        raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
-    q = np.ascontiguousarray(np.asarray(query_feats, dtype=np.float32))
-    g = np.ascontiguousarray(np.asarray(gallery_feats, dtype=np.float32))
+        raise InputError(f"metric (TEST.METRIC) must be 'cosine' or 'euclidean', got {metric!r}")
+    q, g = torch.as_tensor(query_feats), torch.as_tensor(gallery_feats)
+    device = q.device if device is None else device
+    q, g = q.to(device, torch.float32), g.to(device, torch.float32)
     if q.ndim != 2 or g.ndim != 2 or q.shape[1] != g.shape[1]:
-        raise ValueError(
-            f"query_feats and gallery_feats must be 2-D with the same feature size, "
-            f"got {q.shape} and {g.shape}"
-        )
-    if use_faiss is None:
-        use_faiss = faiss is not None and q.shape[0] * g.shape[0] >= FAISS_MIN_PAIRS
-    if use_faiss and faiss is None:
-        raise ImportError("pairwise_distance(use_faiss=True) needs the faiss package")
-
+        raise InputError(f"query and gallery features must be 2-D with the same feature size, "
+                         f"got {tuple(q.shape)} and {tuple(g.shape)}")
     if metric == "cosine":
-        q, g = _l2_normalise(q), _l2_normalise(g)
-        sim = _faiss_all_scores(faiss.IndexFlatIP, q, g) if use_faiss else q @ g.T
-        return (1.0 - sim).astype(np.float32, copy=False)
-    if use_faiss:
-        squared = _faiss_all_scores(faiss.IndexFlatL2, q, g)
-    else:
-        squared = (q * q).sum(1)[:, None] + (g * g).sum(1)[None, :] - 2.0 * (q @ g.T)
-    return np.sqrt(np.maximum(squared, 0.0)).astype(np.float32, copy=False)
+        return 1.0 - _l2_normalise(q) @ _l2_normalise(g).T
+    squared = (q * q).sum(1)[:, None] + (g * g).sum(1)[None, :] - 2.0 * (q @ g.T)
+    return squared.clamp_min(0.0).sqrt()
+
+
+def pairwise_distance(query_feats, gallery_feats, metric="cosine"):
+    """:func:`distance_matrix` as a float32 numpy array (computed on the query tensor's device)."""
+    return distance_matrix(query_feats, gallery_feats, metric).cpu().numpy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,7 +232,7 @@ def _identity_ranks(block, columns_by_label, label_starts):
     return (first_of_identity < block["first_hit_column"][:, None]).sum(axis=1)
 
 
-def _summarise(first_ranks, aps, inps, valid, max_rank):
+def summarise_queries(first_ranks, aps, inps, valid, max_rank):
     """Average over valid queries: CMC from 0-based first-hit ranks, mAP, mINP.
 
     ``cmc[k] = mean(first_rank <= k)``; past the last existing rank every valid query counts,
@@ -285,15 +272,4 @@ def _as_1d(values, name, expected_len):
 # Distance internals
 # --------------------------------------------------------------------------------------------
 def _l2_normalise(x):
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, np.finfo(np.float32).tiny)
-
-
-def _faiss_all_scores(index_cls, q, g):
-    """Exact faiss search of every query against the whole gallery, back in gallery order."""
-    index = index_cls(g.shape[1])
-    index.add(g)
-    scores, columns = index.search(q, g.shape[0])
-    out = np.empty((q.shape[0], g.shape[0]), dtype=np.float32)
-    np.put_along_axis(out, columns, scores, axis=1)
-    return out
+    return x / x.norm(dim=1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)

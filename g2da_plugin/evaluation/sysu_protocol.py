@@ -26,11 +26,13 @@ from ..data.datasets.sysu_mm01 import (SYSU_IR_CAMERAS, SYSU_RGB_CAMERAS, read_s
                                        sysu_identity_folders, sysu_images)
 from ..utils.errors import InputError
 
-__all__ = ["sysu_gallery", "sysu_query"]
+__all__ = ["sysu_gallery", "sysu_gallery_folders", "draw_sysu_gallery", "sysu_query"]
 
 
 def sysu_gallery(root, mode="all", shots=1, trial=0):
     """SYSU-MM01 gallery of one trial: a list of ``(img_path, pid, camid)``.
+
+    :func:`draw_sysu_gallery` of :func:`sysu_gallery_folders`; list the folders once to draw many trials.
 
     ``shots == 1`` (single-shot) is exactly the community draw (module docstring), from a
     private ``random.Random(trial)``, which yields the same numbers as ``random.seed(trial)``
@@ -52,13 +54,25 @@ def sysu_gallery(root, mode="all", shots=1, trial=0):
         ``[(path, pid, camid), ...]`` with ``path = os.path.join(root, f"cam{c}",
         f"{pid:04d}", name)``, ``pid`` the SYSU identity and ``camid`` the camera number.
     """
+    _check_shots(shots)  # before reading the folders
+    return draw_sysu_gallery(sysu_gallery_folders(root, mode), shots, trial)
+
+
+def sysu_gallery_folders(root, mode="all"):
+    """The RGB folders SYSU-MM01's galleries are drawn from: ``[(folder, pid, camid, names)]``, in the
+    community order (test identities ascending, then the mode's cameras), ``names`` the sorted listing."""
     cameras = _rgb_cameras(mode)
-    if not is_integer(shots) or shots < 1:
-        raise InputError(f"shots must be an integer >= 1, got {shots!r}")
+    return [(folder, pid, cam, sorted_listing(folder))
+            for pid, cam, folder in sysu_identity_folders(root, cameras, read_sysu_ids(root))]
+
+
+def draw_sysu_gallery(folders, shots=1, trial=0):
+    """:func:`sysu_gallery`'s draw ``trial`` from ``folders`` as :func:`sysu_gallery_folders` lists them
+    (the folders need not exist: only the listed names are drawn from)."""
+    _check_shots(shots)
     rng = random.Random(operator.index(trial))  # an int seed, as random.seed(trial) got
     gallery = []
-    for pid, cam, folder in sysu_identity_folders(root, cameras, read_sysu_ids(root)):
-        files = sorted_listing(folder)
+    for folder, pid, cam, files in folders:
         if not files:  # the community code would crash on random.choice([])
             raise InputError(f"SYSU-MM01 folder {folder} is empty")
         if shots == 1:
@@ -82,6 +96,11 @@ def sysu_query(root, mode="all"):
 # --------------------------------------------------------------------------------------------
 # Internals
 # --------------------------------------------------------------------------------------------
+def _check_shots(shots):
+    if not is_integer(shots) or shots < 1:
+        raise InputError(f"shots must be an integer >= 1, got {shots!r}")
+
+
 def _rgb_cameras(mode):
     if mode not in SYSU_RGB_CAMERAS:
         raise InputError(f"mode must be one of {tuple(SYSU_RGB_CAMERAS)}, got {mode!r}")

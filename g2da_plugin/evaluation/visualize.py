@@ -16,8 +16,9 @@ from PIL import Image
 from sklearn.manifold import TSNE
 
 from ..data.datasets.modality import IR, RGB
-from .evaluator import sysu_gallery_columns, sysu_trial_scores
+from .evaluator import rank_sysu_candidates, sysu_gallery_columns, sysu_trial_scores
 from .metrics import eval_regdb, pairwise_distance, sysu_excluded
+from .sysu_protocol import sysu_gallery_folders
 
 __all__ = [
     "pick_queries",
@@ -206,9 +207,9 @@ def cmc_curves(features, protocol, dataset_root, metric="cosine", trials=10):
     rgb = features.subset(features.modalities == RGB)
     curves = OrderedDict()
     if protocol == "sysu":
-        distmat = pairwise_distance(ir.feats, rgb.feats, metric)
+        ranking, column_of_path = rank_sysu_candidates(ir, rgb, metric)
         for mode in ("all", "indoor"):
-            runs = sysu_trial_scores(distmat, ir, rgb, dataset_root, mode, 1, trials)
+            runs = sysu_trial_scores(ranking, column_of_path, sysu_gallery_folders(dataset_root, mode), 1, trials)
             curves[f"{mode}-search"] = np.mean([cmc for cmc, _, _ in runs], axis=0)
     elif protocol == "regdb":
         for setting, (query, gallery) in (("visible->thermal", (rgb, ir)), ("thermal->visible", (ir, rgb))):

@@ -20,7 +20,7 @@ input pixels ``[j W/w, (j+1) W/w) x [i H/h, (i+1) H/h)``, its centre is at cell 
 
 import torch
 
-from ..data.keypoint_geometry import BODY_KEYPOINTS, FACE_KEYPOINTS, NUM_KEYPOINTS
+from ..data.keypoint_geometry import BODY_SLICE, FACE_KEYPOINTS, FACE_SLICE, NUM_KEYPOINTS
 from ..utils.errors import InputError
 
 __all__ = [
@@ -76,7 +76,7 @@ def keypoints_to_part_nodes(keypoints, head):
     if head == "nose":
         head_node = keypoints[:, 0:1]
     elif head == "mean":
-        face = keypoints[:, list(FACE_KEYPOINTS)]
+        face = keypoints[:, FACE_SLICE]
         scores = face[..., 2:3]
         total = scores.sum(dim=1, keepdim=True)
         weights = torch.where(total > 0, scores / total.clamp_min(1e-12), torch.full_like(scores, 1 / len(FACE_KEYPOINTS)))
@@ -84,7 +84,7 @@ def keypoints_to_part_nodes(keypoints, head):
         head_node = torch.cat([xy, scores.amax(dim=1, keepdim=True)], dim=-1)
     else:
         raise InputError(f"MODEL.POSE.HEAD must be 'mean' or 'nose', got {head!r}")
-    return torch.cat([head_node, keypoints[:, list(BODY_KEYPOINTS)]], dim=1)
+    return torch.cat([head_node, keypoints[:, BODY_SLICE]], dim=1)
 
 
 def render_heatmaps(keypoints, input_size, feature_size, sigma, norm, use_scores):

@@ -5,8 +5,8 @@ one of these instead of reading the loader's cached keypoints. The interface is 
 
     estimator(images) -> keypoints
 
-``images``: (B, 3, H, W) float RGB in 0..255 (the batch as the loader gives it: augmented, not
-normalised; IR images are gray repeated over the channels), on any device. ``keypoints``: (B, 17, 3)
+``images``: (B, 3, H, W) RGB in 0..255, uint8 (the batch as the loader gives it: augmented, not
+normalised; IR images are gray repeated over the channels) or float, on any device. ``keypoints``: (B, 17, 3)
 float ``[x, y, score]`` in the pixels of those images (the keypoints files' convention, pixel (0, 0)
 covering [0, 1) x [0, 1)), COCO order, score in [0, 1], on the images' device, carrying no autograd
 history. An estimator is frozen: it never trains and is not part of the model's state dict.

@@ -3,6 +3,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from g2da_plugin.evaluation import metrics
 
@@ -198,34 +199,25 @@ def test_pairwise_distance_hand_values():
     q = np.array([[1.0, 0.0]])
     g = np.array([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0]])
     # cos = 1, 0, -1 -> cosine distance 0, 1, 2; euclidean 0, sqrt(5), 4
-    for use_faiss in (False, True):
-        cos = pairwise_distance(q, g, "cosine", use_faiss=use_faiss)
-        euc = pairwise_distance(q, g, "euclidean", use_faiss=use_faiss)
-        assert cos.dtype == np.float32 and euc.dtype == np.float32
-        np.testing.assert_allclose(cos, [[0, 1, 2]], atol=1e-6)
-        np.testing.assert_allclose(euc, [[0, np.sqrt(5), 4]], atol=1e-5)
+    cos = pairwise_distance(q, g, "cosine")
+    euc = pairwise_distance(q, g, "euclidean")
+    assert cos.dtype == np.float32 and euc.dtype == np.float32
+    np.testing.assert_allclose(cos, [[0, 1, 2]], atol=1e-6)
+    np.testing.assert_allclose(euc, [[0, np.sqrt(5), 4]], atol=1e-5)
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_pairwise_distance_faiss_and_numpy_agree(metric):
+def test_distance_matrix_matches_float64_numpy_and_keeps_the_device(metric):
     rng = np.random.default_rng(0)
     q, g = rng.normal(size=(30, 16)), rng.normal(size=(50, 16))
-    numpy_path = pairwise_distance(q, g, metric, use_faiss=False)
-    faiss_path = pairwise_distance(q, g, metric, use_faiss=True)
-    np.testing.assert_allclose(faiss_path, numpy_path, atol=1e-5)
-
-
-def test_pairwise_distance_auto_switches_to_faiss(monkeypatch):
-    calls = []
-    real = metrics._faiss_all_scores
-    monkeypatch.setattr(metrics, "_faiss_all_scores",
-                        lambda *args: calls.append(1) or real(*args))
-    q, g = np.ones((3, 4)), np.ones((5, 4))
-    pairwise_distance(q, g)  # 15 pairs < FAISS_MIN_PAIRS: numpy
-    assert not calls
-    monkeypatch.setattr(metrics, "FAISS_MIN_PAIRS", 15)
-    pairwise_distance(q, g)
-    assert calls
+    if metric == "cosine":
+        want = 1 - (q / np.linalg.norm(q, axis=1, keepdims=True)) @ (g / np.linalg.norm(g, axis=1, keepdims=True)).T
+    else:
+        want = np.linalg.norm(q[:, None] - g[None], axis=2)
+    got = metrics.distance_matrix(torch.as_tensor(q), torch.as_tensor(g), metric)
+    assert got.dtype == torch.float32 and got.device == torch.device("cpu")
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-5)
+    np.testing.assert_allclose(pairwise_distance(q, g, metric), want, atol=1e-5)
 
 
 def test_pairwise_distance_rejects_bad_input():

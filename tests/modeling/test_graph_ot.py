@@ -12,7 +12,8 @@ from g2da_plugin.data.datasets.modality import IR, RGB
 from g2da_plugin.modeling.losses import G2DA_LOSS_REGISTRY
 from g2da_plugin.modeling.losses.graph_ot import (cosine_cost, fused_gw_value, graph_ot_distance,
                                                   gw_loss_matrix, pot_square_plan, proximal_fgw_plan)
-from g2da_plugin.modeling.losses.graph_ot_loss import GraphOTLoss, same_identity_cross_modality_pairs
+from g2da_plugin.data.batch_layout import PAIR_IR, PAIR_RGB, cross_modality_pairs
+from g2da_plugin.modeling.losses.graph_ot_loss import GraphOTLoss
 from tests.helpers import make_cfg
 
 F64 = torch.float64
@@ -268,9 +269,14 @@ def sampler_batch(ids=8, per_modality=4, dim=16, nodes=14, seed=24):
             "targets": targets[order], "modalities": modalities[order]}
 
 
+def pairs(batch):
+    found = cross_modality_pairs(batch["targets"], batch["modalities"])
+    return found[PAIR_RGB], found[PAIR_IR]
+
+
 def test_pairs_are_every_same_identity_rgb_ir_pair():
     out = sampler_batch()
-    rgb, ir = same_identity_cross_modality_pairs(out["targets"], out["modalities"])
+    rgb, ir = pairs(out)
     t, m = out["targets"].tolist(), out["modalities"].tolist()
     expected = {(i, j) for i in range(64) for j in range(64) if t[i] == t[j] and m[i] == RGB and m[j] == IR}
     assert len(expected) == 128
@@ -293,7 +299,7 @@ def test_module_config_reaches_the_solver():
     out = sampler_batch(ids=2, per_modality=2)
     default = GraphOTLoss(ot_cfg())(out)["loss_ot"]
     only_nodes = GraphOTLoss(ot_cfg(PHI=1.0))(out)["loss_ot"]  # phi = 1: plain OT on the costs
-    rgb, ir = same_identity_cross_modality_pairs(out["targets"], out["modalities"])
+    rgb, ir = pairs(out)
     c = cosine_cost(out["nodes"][rgb], out["nodes"][ir])
     exact_ot = np.mean([ot.emd2(np.full(14, 1 / 14), np.full(14, 1 / 14), cb.double().numpy()) for cb in c])
     # with phi = 1 the proximal steps anneal an entropic OT (reg / steps = 1e-3 after 20 steps): a
@@ -309,7 +315,7 @@ def test_every_ot_key_reaches_the_solver(solver):
     keys = {"PHI": 0.3, "GW_LOSS": "square", "REG": 0.05, "MAX_ITER": 7, "INNER_ITER": 2, "TOL": 1e-3,
             "SOLVER": solver, "SCALE": 3.0}
     assert all(value != _OT[key] for key, value in keys.items() if key != "SOLVER")
-    rgb, ir = same_identity_cross_modality_pairs(out["targets"], out["modalities"])
+    rgb, ir = pairs(out)
     expected = 3.0 * graph_ot_distance(out["nodes"][rgb], out["nodes"][ir], phi=0.3, gw_loss="square", reg=0.05,
                                        max_iter=7, inner_iter=2, tol=1e-3, solver=solver).mean()
     assert GraphOTLoss(ot_cfg(**keys))(out)["loss_ot"].item() == pytest.approx(expected.item(), rel=1e-6)

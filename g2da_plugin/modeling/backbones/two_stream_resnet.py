@@ -26,6 +26,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 from fastreid.layers import get_norm
 from fastreid.modeling.backbones.build import BACKBONE_REGISTRY
 
+from ...data.batch_layout import COUNTS, INVERSE, ORDER, modality_routing
 from ...data.datasets.modality import IR, RGB
 from ...utils.errors import InputError
 from .pretrain import require_pretrain_file
@@ -115,10 +116,10 @@ def load_imagenet_weights(resnet: nn.Module, path: str, depth: int) -> None:
 class TwoStreamResNet(nn.Module):
     """Modality-specific stems + shared ``layer1..layer4``.
 
-    ``forward(images, modalities)``: ``images`` (B, 3, H, W), already normalised; ``modalities``
-    (B,) with 0 = RGB/visible, 1 = IR/thermal (tensor or sequence, any device). Each sample goes
-    through its own modality's stem only; the results are put back in the input order and run
-    through the shared layers. Returns the feature map (B, out_channels, h, w).
+    ``forward(images, modalities, routing=None)``: ``images`` (B, 3, H, W), already normalised;
+    ``modalities`` (B,) with 0 = RGB/visible, 1 = IR/thermal (tensor or sequence, any device).
+    Each sample goes through its own modality's stem only; the results are put back in the input
+    order and run through the shared layers. Returns the feature map (B, out_channels, h, w).
     """
 
     def __init__(self, resnet: nn.Module):
@@ -138,26 +139,20 @@ class TwoStreamResNet(nn.Module):
     def stems(self):
         return (self.stem_rgb, self.stem_ir)
 
-    def forward_stems(self, images: torch.Tensor, modalities) -> torch.Tensor:
+    def forward_stems(self, images: torch.Tensor, modalities, routing=None) -> torch.Tensor:
+        """Each image through its modality's stem, in the input order. ``routing``: the batch's
+        :func:`~g2da_plugin.data.batch_layout.modality_routing` (its loader's, so no host sync),
+        computed from ``modalities`` when None."""
         modalities = torch.as_tensor(modalities, device=images.device).long().view(-1)
         if modalities.numel() != images.size(0):
             raise ValueError(f"got {images.size(0)} images but {modalities.numel()} modality labels")
-        if modalities.numel() and not bool(((modalities == RGB) | (modalities == IR)).all()):
-            bad = sorted(set(modalities.tolist()) - {RGB, IR})
-            raise ValueError(f"modalities must be 0 (RGB) or 1 (IR), got {bad}")
-        indices, outputs = [], []
-        for value, stem in ((RGB, self.stem_rgb), (IR, self.stem_ir)):
-            idx = torch.nonzero(modalities == value, as_tuple=True)[0]
-            if idx.numel() == 0:
-                continue
-            indices.append(idx)
-            outputs.append(stem(images.index_select(0, idx)))
-        if not outputs:  # empty batch: run the RGB stem on nothing to get the right shape
-            return self.stem_rgb(images)
-        if len(outputs) == 1:
-            return outputs[0]
-        order = torch.cat(indices)
-        return torch.cat(outputs).index_select(0, torch.argsort(order))
+        if routing is None:
+            routing = modality_routing(modalities)
+        counts = routing[COUNTS]
+        if 0 in counts:  # one modality only: no reordering
+            return self.stems[RGB if counts[IR] == 0 else IR](images)
+        rgb, ir = images.index_select(0, routing[ORDER]).split(list(counts))
+        return torch.cat([self.stem_rgb(rgb), self.stem_ir(ir)]).index_select(0, routing[INVERSE])
 
     def forward_shared(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layer1(x)
@@ -165,8 +160,8 @@ class TwoStreamResNet(nn.Module):
         x = self.layer3(x)
         return self.layer4(x)
 
-    def forward(self, images: torch.Tensor, modalities) -> torch.Tensor:
-        return self.forward_shared(self.forward_stems(images, modalities))
+    def forward(self, images: torch.Tensor, modalities, routing=None) -> torch.Tensor:
+        return self.forward_shared(self.forward_stems(images, modalities, routing))
 
 
 @BACKBONE_REGISTRY.register()

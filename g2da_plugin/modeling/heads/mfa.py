@@ -141,7 +141,7 @@ class MessageFusion(nn.Module):
         """``l1_weight * sum |gamma|`` over the penalised slices (a scalar), or None when off."""
         if self.l1_weight == 0:
             return None
-        return self.l1_weight * self.gamma.abs()[self.penalised].sum()
+        return self.l1_weight * (self.gamma.abs() * self.penalised).sum()  # a mask product: no host sync
 
 
 class GraphAggregation(nn.Module):

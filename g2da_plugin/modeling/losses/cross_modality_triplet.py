@@ -60,15 +60,18 @@ def cross_modality_triplet_loss(features, targets, modalities, margin, norm_feat
         features = F.normalize(features, dim=1)
     dist_mat = euclidean_dist(features, features)
     dist_ap, dist_an, keep = cross_modality_hard_mining(dist_mat, targets, modalities)
-    if not bool(keep.any()):
-        return (features * 0.0).sum()
-    dist_ap, dist_an = dist_ap[keep], dist_an[keep]
+    # fixed-shape masked mean over the kept anchors: no host sync
+    dist_ap, dist_an = torch.where(keep, dist_ap, 0.0), torch.where(keep, dist_an, 0.0)
     y = torch.ones_like(dist_an)
     if margin > 0:
-        return F.margin_ranking_loss(dist_an, dist_ap, y, margin=margin)
-    loss = F.soft_margin_loss(dist_an - dist_ap, y)
-    if torch.isinf(loss):  # as FastReID's triplet_loss does
-        loss = F.margin_ranking_loss(dist_an, dist_ap, y, margin=0.3)
+        per_anchor = F.margin_ranking_loss(dist_an, dist_ap, y, margin=margin, reduction="none")
+    else:
+        per_anchor = F.soft_margin_loss(dist_an - dist_ap, y, reduction="none")
+    kept = keep.to(per_anchor.dtype)
+    loss = (per_anchor * kept).sum() / kept.sum().clamp_min(1.0)
+    if margin <= 0:  # FastReID's fallback when the soft margin overflows
+        fallback = F.margin_ranking_loss(dist_an, dist_ap, y, margin=0.3, reduction="none")
+        loss = torch.where(torch.isinf(loss), (fallback * kept).sum() / kept.sum().clamp_min(1.0), loss)
     return loss
 
 

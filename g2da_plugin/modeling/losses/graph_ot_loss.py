@@ -4,7 +4,7 @@ from torch import nn
 
 from fastreid.config import configurable
 
-from ...data.datasets.modality import IR, RGB
+from ...data.batch_layout import PAIR_IR, PAIR_RGB, pairs_of
 from ...utils.errors import InputError
 from .build import G2DA_LOSS_REGISTRY
 from .graph_ot import GW_LOSSES, SOLVERS, graph_ot_distance
@@ -26,20 +26,13 @@ def check_node_outputs(outputs, loss_name):
     return nodes, targets.view(-1), modalities.view(-1)
 
 
-def same_identity_cross_modality_pairs(targets, modalities):
-    """``(rgb_index, ir_index)``: every (RGB sample, IR sample) pair of the batch with the same
-    identity (16 per identity for 4 + 4 images), whatever the batch order."""
-    is_rgb, is_ir = modalities == RGB, modalities == IR
-    mask = (targets[:, None] == targets[None, :]) & is_rgb[:, None] & is_ir[None, :]
-    return mask.nonzero(as_tuple=True)
-
-
 @G2DA_LOSS_REGISTRY.register()
 class GraphOTLoss(nn.Module):
     """``{"loss_ot": SCALE * mean over same-identity (RGB, IR) pairs of graph_ot_distance}``.
 
     The paper aligns "every cross-modality image pair" of an identity: all of them are solved in
-    one batched call (128 with 8 identities x (4 RGB + 4 IR)). A batch without such a pair gives a
+    one batched call (128 with 8 identities x (4 RGB + 4 IR)); the pairs are the batch's
+    (:mod:`g2da_plugin.data.batch_layout`). A batch without such a pair gives a
     zero connected to the nodes. Config: ``MODEL.LOSSES.OT.{PHI, GW_LOSS, REG, MAX_ITER,
     INNER_ITER, TOL, SOLVER, SCALE}``.
     """
@@ -70,10 +63,12 @@ class GraphOTLoss(nn.Module):
 
     def forward(self, outputs, batched_inputs=None):
         nodes, targets, modalities = check_node_outputs(outputs, type(self).__name__)
-        rgb_index, ir_index = same_identity_cross_modality_pairs(targets, modalities)
+        pairs = pairs_of(batched_inputs, targets, modalities)  # the loader's: no host sync
+        rgb_index, ir_index = pairs[PAIR_RGB], pairs[PAIR_IR]
         if rgb_index.numel() == 0:
             return {self.loss_name: nodes.sum() * 0.0}
-        distances = graph_ot_distance(nodes[rgb_index], nodes[ir_index], **self.solver_args)
+        distances = graph_ot_distance(nodes.index_select(0, rgb_index), nodes.index_select(0, ir_index),
+                                      **self.solver_args)
         return {self.loss_name: distances.mean() * self.scale}
 
     def extra_repr(self):

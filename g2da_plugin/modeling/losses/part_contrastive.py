@@ -38,34 +38,37 @@ from .graph_ot_loss import check_node_outputs
 PAIR_MODES = ("all", "hard")
 
 
-def node_sq_distances(x_rgb, x_ir):
-    """(R, I, K+1) squared Euclidean distances between node k of each RGB and of each IR sample,
-    from (R, K+1, d) and (I, K+1, d), by |a|^2 + |b|^2 - 2 a.b (no (R, I, K+1, d) difference tensor)."""
-    cross = torch.einsum("rkd,ikd->rik", x_rgb, x_ir)
-    sq_rgb = x_rgb.square().sum(dim=-1)  # (R, K+1)
-    sq_ir = x_ir.square().sum(dim=-1)  # (I, K+1)
-    return (sq_rgb[:, None, :] + sq_ir[None, :, :] - 2.0 * cross).clamp_min(0.0)
+def node_sq_distances(x_a, x_b):
+    """(A, B, K+1) squared Euclidean distances between node k of each sample of ``x_a`` (A, K+1, d)
+    and of ``x_b`` (B, K+1, d), by |a|^2 + |b|^2 - 2 a.b (no (A, B, K+1, d) difference tensor)."""
+    cross = torch.einsum("akd,bkd->abk", x_a, x_b)
+    return (x_a.square().sum(dim=-1)[:, None, :] + x_b.square().sum(dim=-1)[None, :, :] - 2.0 * cross).clamp_min(0.0)
 
 
-def hard_pair_counts(dist, same):
-    """(R, I) number of times batch-hard mining picks each (RGB, IR) pair: every RGB sample (row)
-    and every IR sample (column) picks its farthest positive and its closest negative, if any."""
-    pos = dist.masked_fill(~same, float("-inf"))
-    neg = dist.masked_fill(same, float("inf"))
+def hard_pair_counts(dist, same, pairs):
+    """(B, B) number of times batch-hard mining picks each (RGB row, IR column) pair among the
+    allowed ``pairs``: every RGB sample (row) and every IR sample (column) picks its farthest
+    positive and its closest negative, if it has any."""
+    positive, negative = same & pairs, ~same & pairs
+    pos = dist.masked_fill(~positive, float("-inf"))
+    neg = dist.masked_fill(~negative, float("inf"))
 
     def one_hot(index, valid, size):
         return F.one_hot(index, size).to(dist.dtype) * valid[:, None].to(dist.dtype)
 
-    n_rgb, n_ir = dist.shape
-    by_rgb = (one_hot(pos.argmax(dim=1), same.any(dim=1), n_ir)
-              + one_hot(neg.argmin(dim=1), (~same).any(dim=1), n_ir))
-    by_ir = (one_hot(pos.argmax(dim=0), same.any(dim=0), n_rgb)
-             + one_hot(neg.argmin(dim=0), (~same).any(dim=0), n_rgb))
+    n = dist.shape[0]
+    by_rgb = (one_hot(pos.argmax(dim=1), positive.any(dim=1), n)
+              + one_hot(neg.argmin(dim=1), negative.any(dim=1), n))
+    by_ir = (one_hot(pos.argmax(dim=0), positive.any(dim=0), n)
+             + one_hot(neg.argmin(dim=0), negative.any(dim=0), n))
     return by_rgb + by_ir.t()
 
 
 def part_contrastive_loss(nodes, targets, modalities, margin, pairs="all", norm_feat=False):
     """Eq. 5 on the (RGB, IR) pairs of a batch.
+
+    Every (sample, sample) pair is computed and the (RGB, IR) ones are weighted in: fixed shapes,
+    no host sync, whatever the batch's order.
 
     Args:
         nodes: (B, K+1, d) graph node features.
@@ -83,19 +86,17 @@ def part_contrastive_loss(nodes, targets, modalities, margin, pairs="all", norm_
         x = nodes.to(dtype)
         if norm_feat:
             x = F.normalize(x, dim=-1)
-        is_rgb, is_ir = modalities == RGB, modalities == IR
-        if not (is_rgb.any() and is_ir.any()):
-            return nodes.sum() * 0.0
-        sq = node_sq_distances(x[is_rgb], x[is_ir])
-        same = targets[is_rgb][:, None] == targets[is_ir][None, :]
+        cross = (modalities == RGB)[:, None] & (modalities == IR)[None, :]
+        same = targets[:, None] == targets[None, :]
+        sq = node_sq_distances(x, x)
         if pairs == "all":
-            weights = torch.ones_like(sq[..., 0])
+            weights = cross.to(dtype)
         else:
-            weights = hard_pair_counts(sq.detach().sum(dim=-1).sqrt(), same)
+            weights = hard_pair_counts(sq.detach().sum(dim=-1).sqrt(), same, cross)
         # sqrt of a clamped value: a zero distance gives a finite (zero) gradient
         hinge = (margin - sq.clamp_min(1e-12).sqrt()).clamp_min(0.0).square()
-        terms = torch.where(same[..., None], sq, hinge)  # (R, I, K+1)
-        return (weights[..., None] * terms).sum() / (2.0 * weights.sum() * sq.shape[-1])
+        terms = torch.where(same[..., None], sq, hinge)  # (B, B, K+1)
+        return (weights[..., None] * terms).sum() / (2.0 * weights.sum().clamp_min(1.0) * sq.shape[-1])
 
 
 @G2DA_LOSS_REGISTRY.register()

@@ -6,13 +6,14 @@ from torch import nn
 from fastreid.config import configurable
 from fastreid.modeling.backbones import build_backbone
 from fastreid.modeling.heads import build_heads
-from fastreid.modeling.losses import log_accuracy
 from fastreid.modeling.meta_arch.build import META_ARCH_REGISTRY
-from fastreid.utils import events
 
 from ...compat import normalize_images
+from ...data.batch_layout import routing_of
+from ...utils.deferred_scalars import put_tensor_scalars
 from ...utils.errors import InputError
 from ..losses.build import build_losses
+from ..losses.identity_loss import top1_accuracy
 
 
 @META_ARCH_REGISTRY.register()
@@ -39,7 +40,8 @@ class CrossModalityBaseline(nn.Module):
         NOTE: this interface is experimental.
 
         Args:
-            backbone: a module called as ``backbone(images, modalities)`` -> (B, C, h, w).
+            backbone: a module called as ``backbone(images, modalities, routing)`` -> (B, C, h, w),
+                ``routing`` the batch's :func:`~g2da_plugin.data.batch_layout.modality_routing`.
             heads: a FastReID head called as ``heads(feature_map[, targets])``.
             pixel_mean, pixel_std: per-channel normalisation in 0..255 scale.
             loss_modules: ``nn.ModuleDict`` (or dict) name -> loss module.
@@ -86,14 +88,15 @@ class CrossModalityBaseline(nn.Module):
         if "modalities" not in batched_inputs:
             raise KeyError("batched_inputs has no 'modalities' (0 = RGB, 1 = IR): the two-stream "
                            "model needs it to route each image through its modality's stem")
-        return torch.as_tensor(batched_inputs["modalities"]).to(self.device).long().view(-1)
+        return torch.as_tensor(batched_inputs["modalities"]).to(self.device, non_blocking=True).long().view(-1)
 
     # ------------------------------------------------------------------ seams
     def extract(self, batched_inputs) -> dict:
         """Backbone features: ``{"feature_map": (B, C, h, w), "global_feature": (B, C) pre-BN pooled
         feature, "modalities": (B,)}``. Subclasses extend the dict (e.g. ``"nodes"`` (B, K+1, d))."""
         modalities = self.get_modalities(batched_inputs)
-        feature_map = self.backbone(self.preprocess_image(batched_inputs), modalities)
+        images = self.preprocess_image(batched_inputs)
+        feature_map = self.backbone(images, modalities, routing_of(batched_inputs, modalities))
         pool = getattr(self.heads, "pool_layer", None)
         pooled = pool(feature_map) if pool is not None else feature_map.mean(dim=(2, 3))
         return {"feature_map": feature_map, "global_feature": pooled.flatten(1), "modalities": modalities}
@@ -110,10 +113,9 @@ class CrossModalityBaseline(nn.Module):
 
         if "targets" not in batched_inputs:
             raise KeyError("Person ID annotation ('targets') is missing in training")
-        targets = torch.as_tensor(batched_inputs["targets"]).to(self.device).long().view(-1)
-        # FastReID's PreciseBN convention: negative targets mean "unknown", use class 0
-        if targets.sum() < 0:
-            targets = torch.zeros_like(targets)
+        targets = torch.as_tensor(batched_inputs["targets"]).to(self.device, non_blocking=True).long().view(-1)
+        # FastReID's PreciseBN convention: negative targets mean "unknown", use class 0 (no host sync)
+        targets = targets * (targets.sum() >= 0)
 
         head_outputs = self.heads(outputs["feature_map"], targets)
         clash = set(head_outputs) & set(outputs)
@@ -125,9 +127,9 @@ class CrossModalityBaseline(nn.Module):
 
     def losses(self, outputs: dict, batched_inputs) -> dict:
         """Run every loss module; log the classification accuracy like FastReID's Baseline (only when
-        an ``EventStorage`` is active, i.e. inside a trainer)."""
-        if "pred_class_logits" in outputs and events._CURRENT_STORAGE_STACK:
-            log_accuracy(outputs["pred_class_logits"].detach(), outputs["targets"])
+        an ``EventStorage`` is active, i.e. inside a trainer; deferred, without a host sync)."""
+        if "pred_class_logits" in outputs:
+            put_tensor_scalars(cls_accuracy=top1_accuracy(outputs["pred_class_logits"], outputs["targets"]))
         loss_dict = {}
         for name, loss_module in self.loss_modules.items():
             terms = loss_module(outputs, batched_inputs)

@@ -6,6 +6,7 @@ from fastreid.config import configurable
 from fastreid.modeling.meta_arch.build import META_ARCH_REGISTRY
 from fastreid.utils import events
 
+from ...utils.deferred_scalars import put_tensor_scalars
 from ...utils.errors import InputError
 from ..heads.mfa import MessageFusionAttention
 from .pose_part_baseline import PosePartBaseline
@@ -73,7 +74,5 @@ class G2DA(PosePartBaseline):
         if penalty is not None:
             loss_dict["loss_mfa_gamma_l1"] = penalty
         if events._CURRENT_STORAGE_STACK:
-            storage = events.get_event_storage()
-            for name, count in self.mfa.statistics().items():
-                storage.put_scalar(name, int(count))
+            put_tensor_scalars(**self.mfa.statistics())
         return loss_dict

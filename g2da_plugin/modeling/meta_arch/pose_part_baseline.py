@@ -117,7 +117,12 @@ class PosePartBaseline(CrossModalityBaseline):
     # ------------------------------------------------------------------ seams
     def extract(self, batched_inputs) -> dict:
         outputs = super().extract(batched_inputs)
-        feature_map = outputs["feature_map"]
+        outputs.update(self.part_nodes(outputs["feature_map"], outputs["global_feature"], batched_inputs))
+        return outputs
+
+    def part_nodes(self, feature_map, global_feature, batched_inputs) -> dict:
+        """The skeleton graph of each image: ``{"keypoints", "heatmaps", "nodes", "node_scores"}`` (see
+        the class docstring) from the backbone's feature map and pooled feature."""
         keypoints = self.get_keypoints(batched_inputs)
         if keypoints.shape[0] != feature_map.shape[0]:
             raise ValueError(f"{keypoints.shape[0]} keypoint sets for {feature_map.shape[0]} images")
@@ -125,15 +130,13 @@ class PosePartBaseline(CrossModalityBaseline):
         heatmaps = render_heatmaps(parts, batched_inputs["images"].shape[-2:], feature_map.shape[-2:],
                                    sigma=self.sigma, norm=self.heatmap_norm, use_scores=self.use_scores)
         part_features = pool_parts(feature_map, heatmaps)
-        global_feature = outputs["global_feature"]
         nodes = torch.cat([global_feature.unsqueeze(1), part_features.to(global_feature.dtype)], dim=1)
         # the weight render_heatmaps gave each part (score, or 1; 0 outside the image)
         part_weight = parts[..., 2] if self.use_scores else torch.ones_like(parts[..., 2])
         h_in, w_in = batched_inputs["images"].shape[-2:]
         inside = (parts[..., 0] >= 0) & (parts[..., 0] <= w_in) & (parts[..., 1] >= 0) & (parts[..., 1] <= h_in)
         node_scores = torch.cat([torch.ones_like(part_weight[:, :1]), part_weight * inside], dim=1)
-        outputs.update(keypoints=keypoints, heatmaps=heatmaps, nodes=nodes, node_scores=node_scores)
-        return outputs
+        return {"keypoints": keypoints, "heatmaps": heatmaps, "nodes": nodes, "node_scores": node_scores}
 
     def inference(self, outputs: dict, batched_inputs) -> torch.Tensor:
         if self.test_feat == "nodes":
