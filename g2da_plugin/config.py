@@ -26,6 +26,13 @@ def add_g2da_config(cfg):
     # Unpickle a checkpoint in full when weights-only loading refuses it: runs its code; only for files you trust.
     cfg.MODEL.WEIGHTS_TRUSTED = False
 
+    # Iterations in an epoch: "images" (FastReID's: all training images / batch) or "community" (DDAG's:
+    # the larger modality's images / the images of one modality in a batch).
+    cfg.SOLVER.EPOCH_LENGTH = "images"
+    # SOLVER.STEPS count epochs from the warm-up's end (FastReID's hook); False: from epoch 0 (the paper's).
+    cfg.SOLVER.STEPS_AFTER_WARMUP = True
+    # > 0: the linear warm-up lasts this many epochs (DDAG's 10), whatever the epoch's length; 0: SOLVER.WARMUP_ITERS.
+    cfg.SOLVER.WARMUP_EPOCHS = 0
     # Training precision with SOLVER.AMP.ENABLED: "auto" (bfloat16 on a GPU that has it, else float16 with
     # loss scaling; float32 on a CPU), or "bfloat16" / "float16" on any device.
     cfg.SOLVER.AMP.DTYPE = "auto"

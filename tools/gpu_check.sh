@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU check, one script of at most 6 minutes: the demo trained and evaluated on the GPU, then
+# The GPU check, one script of at most 6 minutes: the demo trained and evaluated on the GPU, the GPU
+# tests (a training step makes no synchronizing CUDA call; ranking on the device), then
 # tools/benchmark_train.py (B, full G2DA, FastReID's bagtricks; ResNet-50 288x144, batch 64) and
 # tools/benchmark_eval.py on it. Prepare the wheels here first (bash tools/prepare_gpu_wheels.sh), then
 # on the GPU machine, from the repository root, with .whl/ carried:
@@ -23,10 +24,12 @@ step() {
     echo; echo "== $name ($(date -u +%T))"
     timeout "$@"; echo "exit $? after $((SECONDS - start)) s"
 }
-step "synthetic data" 50 python3 tools/make_synthetic_data.py --output datasets/synthetic --seed 0
-step "demo (projects/G2DA/configs/demo.yml) on the GPU" 100 python3 tools/train_net.py \
+step "synthetic data" 45 python3 tools/make_synthetic_data.py --output datasets/synthetic --seed 0
+step "demo (projects/G2DA/configs/demo.yml) on the GPU" 90 python3 tools/train_net.py \
     --config-file projects/G2DA/configs/demo.yml MODEL.DEVICE cuda DATALOADER.NUM_WORKERS 8 OUTPUT_DIR /tmp/g2da_demo
 cp /tmp/g2da_demo/results.json "$out/demo_results.json" 2>/dev/null
+step "GPU tests: no synchronizing call in a step, device ranking" 40 python3 -m pytest -q -p no:cacheprovider \
+    tests/engine/test_cuda_step.py tests/evaluation/test_ranking.py
 step "training benchmark" 150 python3 tools/benchmark_train.py --device cuda --iters 30 --warmup 10 \
     --parts-iters 5 --workers 12
 step "evaluation benchmark" 25 python3 tools/benchmark_eval.py --device cuda

@@ -7,7 +7,7 @@ VENV=${G2DA_VENV:-.venv}
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
-stamp_of_inputs() { cat setup.cfg pyproject.toml tools/setup_env.sh | sha256sum | cut -d' ' -f1; }
+stamp_of_inputs() { cat setup.cfg pyproject.toml constraints.txt tools/setup_env.sh | sha256sum | cut -d' ' -f1; }
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 if [ "$(cat "$VENV/.g2da-setup-stamp" 2>/dev/null)" = "$(stamp_of_inputs)" ]; then
@@ -15,11 +15,12 @@ if [ "$(cat "$VENV/.g2da-setup-stamp" 2>/dev/null)" = "$(stamp_of_inputs)" ]; th
 fi
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 "${PIP[@]}" --upgrade pip
-# torch first, so that nothing below pulls another build of it.
-"${PIP[@]}" torch==2.14.1 torchvision==0.29.1
+# The tested versions (constraints.txt) within setup.cfg's ranges; torch first, so that nothing
+# below pulls another build of it.
+"${PIP[@]}" -c constraints.txt torch torchvision
 # fastreid 1.4.0 pins torch 1.13.1 (no Python 3.11 build): install it alone; its real runtime
 # needs are g2da_plugin's install_requires (setup.cfg), and g2da_plugin.compat makes it run.
-"${PIP[@]}" --no-deps fastreid==1.4.0
-"${PIP[@]}" -e ".[test]"
+"${PIP[@]}" -c constraints.txt --no-deps fastreid
+"${PIP[@]}" -c constraints.txt -e ".[test]"
 stamp_of_inputs > "$VENV/.g2da-setup-stamp"
 echo "environment ready: $VENV"

@@ -10,6 +10,7 @@ resized cache (:mod:`.image_cache`); ``DATALOADER.NUM_WORKERS`` -1 counts worker
 """
 
 import os
+from collections import Counter
 
 import torch
 from fastreid.data import build_reid_test_loader, build_reid_train_loader
@@ -40,9 +41,21 @@ def relative_key(path, dataset_root):
     return os.path.relpath(os.path.abspath(path), os.path.abspath(dataset_root)).replace(os.sep, "/")
 
 
+#: Values of ``SOLVER.EPOCH_LENGTH``.
+EPOCH_LENGTHS = ("images", "community")
+
+
 def iters_per_epoch(cfg, train_set):
-    """FastReID's definition, which its trainer and scheduler use: training images / batch size."""
-    return len(train_set) // cfg.SOLVER.IMS_PER_BATCH
+    """Iterations in an epoch (``SOLVER.EPOCH_LENGTH``): "images", FastReID's, all training images /
+    batch size; "community", DDAG's (and AGW's), the larger modality's images / the images of one
+    modality in a batch (SYSU-MM01: 22,258 RGB images / 32 = 695, against 34,167 / 64 = 533)."""
+    rule, batch = cfg.SOLVER.EPOCH_LENGTH, cfg.SOLVER.IMS_PER_BATCH
+    if rule not in EPOCH_LENGTHS:
+        raise InputError(f"SOLVER.EPOCH_LENGTH must be one of {EPOCH_LENGTHS}, got {rule!r}")
+    if rule == "images":
+        return len(train_set) // batch
+    per_modality = Counter(item[3] for item in train_set.img_items)
+    return max(per_modality.values()) // (batch // 2)
 
 
 def keypoints_enabled(cfg):
@@ -146,6 +159,7 @@ class EpochLoader:
         self.loader = loader
         self.sampler = sampler
         self.dataset = loader.dataset
+        self.iters_per_epoch = sampler.iters_per_epoch
 
     def set_epoch(self, epoch):
         """Start the stream at ``epoch``; call before the first batch is taken."""

@@ -15,7 +15,7 @@ from fastreid.utils import comm
 from ..data import build_cross_modality_test_loader, build_cross_modality_train_loader
 from ..evaluation import CrossModalityEvaluator
 from ..modeling.backbones.pretrain import require_pretrain_file
-from ..utils.errors import TRACEBACK_VARIABLE, input_error_message
+from ..utils.errors import TRACEBACK_VARIABLE, InputError, input_error_message
 from ..utils.file_io import atomic_write_text
 from .checkpoint import SafeCheckpointer
 from .optimizer import build_optimizer
@@ -26,6 +26,29 @@ logger = logging.getLogger(__name__)
 RESULTS_FILE = "results.json"
 #: FastReID's DefaultTrainer writes its events every 200 iterations (and after each epoch).
 WRITER_PERIOD = 200
+
+
+def schedule_cfg(cfg, iters_per_epoch):
+    """``cfg`` with its schedule in FastReID's terms for an epoch of ``iters_per_epoch``: the warm-up in
+    iterations (``SOLVER.WARMUP_EPOCHS`` x the epoch when set), and, with ``SOLVER.STEPS_AFTER_WARMUP
+    False``, ``SOLVER.STEPS`` shifted back by the epochs that end before FastReID's ``LRScheduler`` hook
+    first steps ``MultiStepLR`` (it does at an epoch's end once the warm-up and ``SOLVER.DELAY_EPOCHS``
+    are over), so that each step is the first epoch (from 0) at the decayed rate."""
+    solver = cfg.SOLVER
+    warmup_iters = solver.WARMUP_EPOCHS * iters_per_epoch if solver.WARMUP_EPOCHS > 0 else solver.WARMUP_ITERS
+    steps = list(solver.STEPS)
+    if solver.SCHED == "MultiStepLR" and not solver.STEPS_AFTER_WARMUP:
+        # the hook sees the epoch's end as iteration (e + 1) x epoch + 1 (the loop has counted its last step)
+        skipped = max((warmup_iters - 1) // iters_per_epoch, solver.DELAY_EPOCHS, 0)
+        early = [step for step in steps if step <= skipped]
+        if early:
+            raise InputError(f"SOLVER.STEPS {steps}: epoch(s) {early} decay inside the warm-up ({warmup_iters} "
+                             f"iterations, {iters_per_epoch} an epoch); use steps after epoch {skipped}")
+        steps = [step - skipped for step in steps]
+    cfg = cfg.clone()
+    cfg.defrost()
+    cfg.SOLVER.WARMUP_ITERS, cfg.SOLVER.STEPS = warmup_iters, steps
+    return cfg
 
 
 class _InputErrorsWithoutTraceback(logging.Filter):
@@ -85,7 +108,18 @@ class G2DATrainer(DefaultTrainer):
         return SafeCheckpointer(model, cfg.OUTPUT_DIR, save_to_disk=comm.is_main_process(),
                                 strict=cfg.MODEL.WEIGHTS_STRICT, trusted=cfg.MODEL.WEIGHTS_TRUSTED, **checkpointables)
 
+    @classmethod
+    def build_lr_scheduler(cls, cfg, optimizer, iters_per_epoch):
+        """FastReID's schedulers for :func:`schedule_cfg`'s schedule."""
+        return super().build_lr_scheduler(schedule_cfg(cfg, iters_per_epoch), optimizer, iters_per_epoch)
+
     def build_hooks(self):
+        # DefaultTrainer counts an epoch as training images / batch and its warm-up in SOLVER.WARMUP_ITERS;
+        # the epoch is the sampler's (SOLVER.EPOCH_LENGTH), and the schedule follows it.
+        self.iters_per_epoch = self.data_loader.iters_per_epoch
+        self.max_iter = self.max_epoch * self.iters_per_epoch
+        self.warmup_iters = schedule_cfg(self.cfg, self.iters_per_epoch).SOLVER.WARMUP_ITERS
+        self.scheduler = self.build_lr_scheduler(self.cfg, self.optimizer, self.iters_per_epoch)
         # DefaultTrainer builds its step trainer and checkpointer inline, just before its hooks: both
         # become ours here, and the checkpointer also keeps the float16 loss scaler's state.
         old = self._trainer

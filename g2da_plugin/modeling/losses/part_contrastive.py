@@ -53,8 +53,8 @@ def hard_pair_counts(dist, same, pairs):
     pos = dist.masked_fill(~positive, float("-inf"))
     neg = dist.masked_fill(~negative, float("inf"))
 
-    def one_hot(index, valid, size):
-        return F.one_hot(index, size).to(dist.dtype) * valid[:, None].to(dist.dtype)
+    def one_hot(index, valid, size):  # a comparison, not F.one_hot, whose range check syncs on a GPU
+        return ((index[:, None] == torch.arange(size, device=index.device)) & valid[:, None]).to(dist.dtype)
 
     n = dist.shape[0]
     by_rgb = (one_hot(pos.argmax(dim=1), positive.any(dim=1), n)
