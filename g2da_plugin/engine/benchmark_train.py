@@ -41,11 +41,10 @@ PARTS = ("backbone forward", "backbone backward", "head + id/triplet losses", "p
 
 def benchmark_cfg(config_file, device, size, batch, workers, data_root, opts=()):
     """The config as trained, on the synthetic data, from random weights, at ``size`` and ``batch``."""
-    cfg = load_config(config_file, [
+    return load_config(config_file, [
         "MODEL.DEVICE", device, "MODEL.BACKBONE.PRETRAIN", "False", "DATASETS.ROOT", data_root,
         "INPUT.SIZE_TRAIN", str(list(size)), "SOLVER.IMS_PER_BATCH", str(batch),
         "DATALOADER.NUM_WORKERS", str(workers), "INPUT.KEYPOINTS.FILE", "keypoints.json", *opts])
-    return cfg
 
 
 def build_step(cfg, data):

@@ -1,7 +1,6 @@
 """The training step: FastReID's ``SimpleTrainer`` / ``AMPTrainer`` as one class, with mixed precision
 chosen per device and the step's scalars logged without a host sync per iteration."""
 
-import logging
 import time
 
 import numpy as np
@@ -12,8 +11,6 @@ from fastreid.utils.events import get_event_storage
 
 from ..utils.deferred_scalars import DeferredScalars, attach
 from ..utils.errors import InputError
-
-logger = logging.getLogger(__name__)
 
 #: Values of ``SOLVER.AMP.DTYPE``.
 AMP_DTYPES = ("auto", "bfloat16", "float16")

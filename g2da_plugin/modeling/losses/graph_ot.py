@@ -10,7 +10,7 @@ C_ij = 1 - cos(x_i, y_j) (cross-modality cost), CX, CY the same cosine distance 
 
 Solver: the KL-proximal gradient (mirror descent) scheme of POT's ``ot.solve_gromov_batch``,
 T_{t+1} = argmin_T <G_t, T> + reg * KL(T | T_t) over Pi(u, v), G_t = phi C + 2 (1 - phi) L(x)T_t the
-objective's gradient, each step a log-domain Sinkhorn projection. ``reg`` is a step size (a proximal
+objective's gradient, each step a Sinkhorn projection. ``reg`` is a step size (a proximal
 term towards the previous plan), NOT an entropic penalty on the objective: the fixed points are
 stationary points of the unregularised problem, so the value carries no entropic bias. The final
 plan is rounded to an exact coupling, so the value is the objective at a feasible plan.
@@ -20,14 +20,15 @@ plan is rounded to an exact coupling, so the value is the objective at a feasibl
   L(a,b) = f1(a) + f2(b) - h1(a) h2(b), which |a - b| is not), and it restarts every Sinkhorn from
   zero, which once the plans are nearly sparse leaves the rows off their marginals (4% with 10
   sweeps on feature-like graphs; ~1000 sweeps to match). Here each Sinkhorn starts from the previous
-  step's scalings, runs a fixed number of sweeps (no host sync: the GPU loop just queues), and
-  L(x)T is an explicit (B, NM, NM) x (B, NM) product (128 pairs x 14^4 = 4.9M entries).
+  step's scalings, runs a fixed number of two-kernel sweeps in float64 (no host sync: the GPU loop
+  just queues; :func:`proximal_fgw_plan` says why float64 needs no log domain), and L(x)T is an
+  explicit (B, NM, NM) x (B, NM) product (128 pairs x 14^4 = 4.9M entries).
 - ``solver="pot"`` (square loss only): ``ot.solve_gromov_batch`` itself.
 
 Gradients (envelope theorem): the plan is computed without gradient and held fixed, and the value
-phi <C, T> + (1 - phi) <L(x)T, T> is differentiated through the costs only. Everything runs in
-float32 (float64 inputs stay float64) with autocast off: half-precision costs and Sinkhorn
-exponents would lose most of the digits the solver works with.
+phi <C, T> + (1 - phi) <L(x)T, T> is differentiated through the costs only. Costs and value run in
+float32 (float64 inputs stay float64), the proximal solver's plan in float64, with autocast off:
+half-precision costs and Sinkhorn kernels would lose most of the digits the solver works with.
 """
 
 import math
