@@ -76,6 +76,12 @@ def add_g2da_config(cfg):
     cfg.TEST.SYSU.SHOTS = (1, 10)
     # Random gallery draws (trials 0..N-1) averaged; the community uses 10.
     cfg.TEST.SYSU.TRIALS = 10
+    # SYSU-MM01 gallery draws: "community" (random.seed(trial), AGW/DDAG code) or "release" (exp/rand_perm_cam.mat).
+    cfg.TEST.SYSU.GALLERY = "community"
+
+    cfg.TEST.LLCM = CN()
+    # LLCM gallery draws (trials 0..N-1, random.seed(trial) as the DEEN code) averaged; 10 in its test script.
+    cfg.TEST.LLCM.TRIALS = 10
 
     cfg.MODEL.LOSSES.CM_TRIPLET = CN()
     # Hinge margin of the cross-modality batch-hard triplet (Eq. 1); 0 selects the soft margin.
@@ -100,6 +106,12 @@ def add_g2da_config(cfg):
     cfg.MODEL.POSE.USE_SCORES = True
     # Test embedding of PosePartBaseline: "global" (the baseline's) or "nodes" (14 unit node features).
     cfg.MODEL.POSE.TEST_FEAT = "global"
+    cfg.MODEL.POSE.SUPPORT = CN()
+    # Leave out the part nodes without support (keypoint outside the image or score <= MIN_SCORE):
+    # zero OT mass (marginals renormalised), no contrastive term, no weight in V_G. The paper is silent.
+    cfg.MODEL.POSE.SUPPORT.ENABLED = True
+    # A part keypoint needs a score above this to support its node (mmpose draws keypoints above 0.3).
+    cfg.MODEL.POSE.SUPPORT.MIN_SCORE = 0.3
     cfg.MODEL.POSE.ESTIMATOR = CN()
     # Online estimator, from POSE_ESTIMATOR_REGISTRY: "HRNet" (pose extra) or "MeanPose" (stand-in).
     cfg.MODEL.POSE.ESTIMATOR.NAME = "HRNet"

@@ -1,8 +1,23 @@
 """Fixtures shared by several test files (the config builder is in :mod:`tests.helpers`)."""
 
+import logging
+
 import pytest
 
 from g2da_plugin.data.synthetic import make_synthetic_sysu
+
+
+@pytest.fixture(autouse=True)
+def drop_handlers_of_closed_streams():
+    """A tool run in-process under ``capsys`` leaves FastReID's (cached) logger handlers writing to that
+    test's capture stream, closed at its end; a later test's log line would print a logging traceback."""
+    yield
+    loggers = [logging.getLogger()] + [logger for logger in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(logger, logging.Logger)]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, "closed", False):
+                logger.removeHandler(handler)
 
 
 @pytest.fixture(scope="session")

@@ -65,3 +65,9 @@ def command_line(values):
         text = str(list(value)).replace(" ", "") if isinstance(value, (list, tuple)) else str(value)
         out += [key, text]
     return out
+
+
+def table_rows(markdown):
+    """The cells of a pipe table's body rows (header and separator dropped)."""
+    lines = [line for line in markdown.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines[2:]]

@@ -131,7 +131,7 @@ def test_datasets_root_precedence(monkeypatch, tmp_path):
 
 
 def test_real_configs_leave_the_dataset_root_to_the_user():
-    for folder in ("projects/G2DA/configs", "configs/SYSU-MM01", "configs/RegDB"):
+    for folder in ("projects/G2DA/configs", "configs/SYSU-MM01", "configs/RegDB", "configs/LLCM"):
         for name in os.listdir(os.path.join(ROOT, folder)):
             if name.endswith(".yml") and not name.startswith("demo"):
                 assert "ROOT:" not in open(os.path.join(ROOT, folder, name)).read(), f"{folder}/{name}"

@@ -4,7 +4,7 @@
     python tools/results_table.py --configs configs/Synthetic/bagtricks_R18.yml \\
         projects/G2DA/configs/demo.yml --output table.md [--names bagtricks B] \\
         [--output-root logs/benchmark] [--dataset-root DIR] [--regdb-trials 1 2 ... 10] \\
-        [--reported] [--rerun] [--opts KEY VALUE ...]
+        [--reported] [--rerun] [--seeds 0 1 2 3 4 [--seed-counts 5 3 ...]] [--jobs 2] [--opts KEY VALUE ...]
 
 Each config trains (``python -m g2da_plugin.engine.train_net``) into ``<output-root>/<folder>/<name>``
 (RegDB: one run per ``--regdb-trials`` split, in ``.../trial<N>``); a run that has its ``results.json``
@@ -13,6 +13,11 @@ mINP for SYSU-MM01 all-search and indoor-search single-shot (mean ± std over th
 RegDB both directions (mean ± std over the trials), and the training time. ``--reported`` adds the
 paper's reported numbers, labelled as such. ``--opts`` (last) passes ``KEY VALUE`` overrides to
 every run.
+
+``--seeds S1 S2 ...`` trains each config once per seed (``SEED``, into ``.../seed<S>``; config i
+only the first ``--seed-counts[i]`` seeds): the table gives mean ± std over the seeds, the spread
+over gallery draws apart, and a paired row per method: its difference from the first config, seed
+by seed, with the paired t-test's p. ``--jobs N`` trains N runs at a time, the cores shared out.
 """
 
 import argparse
@@ -24,7 +29,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import g2da_plugin  # noqa: E402,F401  (fastreid compatibility fixes)
-from g2da_plugin.engine.experiments import run_dir, write_results_table  # noqa: E402
+from g2da_plugin.engine.experiments import run_dir, write_results_table, write_seeds_table  # noqa: E402
 from g2da_plugin.utils.errors import exit_on_input_error  # noqa: E402
 
 
@@ -41,6 +46,11 @@ def parse_args(argv=None):
                         help="RegDB trial splits to train and average (DATASETS.REGDB_TRIAL)")
     parser.add_argument("--reported", action="store_true", help="add the paper's reported numbers")
     parser.add_argument("--rerun", action="store_true", help="train again even where results.json exists")
+    parser.add_argument("--seeds", nargs="+", type=int, metavar="S",
+                        help="train each config once per seed; the table gives mean ± std over the seeds")
+    parser.add_argument("--seed-counts", nargs="+", type=int, metavar="N",
+                        help="with --seeds: config i trains the first N_i seeds (default: all)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="runs trained at a time (default 1)")
     parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[], metavar="KEY VALUE",
                         help="config overrides for every run (must come last)")
     args = parser.parse_args(argv)
@@ -50,6 +60,13 @@ def parse_args(argv=None):
         parser.error(f"--opts needs KEY VALUE pairs, got {len(args.opts)} items")
     if args.regdb_trials and any(not 1 <= t <= 10 for t in args.regdb_trials):
         parser.error(f"--regdb-trials must be in 1..10, got {args.regdb_trials}")
+    if args.seed_counts and (not args.seeds or len(args.seed_counts) != len(args.configs)
+                             or any(not 1 <= n <= len(args.seeds) for n in args.seed_counts)):
+        parser.error("--seed-counts needs --seeds and one count in 1..len(--seeds) per config")
+    if args.seeds and args.reported:
+        parser.error("--reported goes with the single-run table, not with --seeds")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
     dirs = [run_dir(args.output_root, c) for c in args.configs]
     if len(set(dirs)) != len(dirs):
         parser.error("two configs share a folder and file name, so their runs would share a directory: "
@@ -63,9 +80,15 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     opts = list(args.opts) + (["DATASETS.ROOT", args.dataset_root] if args.dataset_root else [])
-    text = write_results_table(args.configs, args.output, names=args.names, output_root=args.output_root,
-                               opts=opts, regdb_trials=args.regdb_trials, reported=args.reported, rerun=args.rerun,
-                               command="python tools/results_table.py " + shlex.join(str(a) for a in argv))
+    command = "python tools/results_table.py " + shlex.join(str(a) for a in argv)
+    if args.seeds:
+        text = write_seeds_table(args.configs, args.output, args.seeds, args.seed_counts, names=args.names,
+                                 output_root=args.output_root, opts=opts, regdb_trials=args.regdb_trials,
+                                 rerun=args.rerun, parallel=args.jobs, command=command)
+    else:
+        text = write_results_table(args.configs, args.output, names=args.names, output_root=args.output_root,
+                                   opts=opts, regdb_trials=args.regdb_trials, reported=args.reported,
+                                   rerun=args.rerun, command=command)
     print(text)
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up the environment (and the optional pose extra, which its tests exercise) if needed, then
-# run the test suite.
+# Set up the environment (and the optional pose extra, which its tests exercise) if
+# needed, then run the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup_env.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create or update the project's virtual environment (.venv, or $G2DA_VENV).
+# Create or update the project's virtual environment (.venv, or $G2DA_VENV): the plug-in with its
+# test and onnx extras (the onnx extra is some 40 MB; its tests and tools/export_onnx.py need it).
 # Idempotent: a stamp of the install inputs makes a re-run with nothing changed take a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,6 @@ PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 # fastreid 1.4.0 pins torch 1.13.1 (no Python 3.11 build): install it alone; its real runtime
 # needs are g2da_plugin's install_requires (setup.cfg), and g2da_plugin.compat makes it run.
 "${PIP[@]}" -c constraints.txt --no-deps fastreid
-"${PIP[@]}" -c constraints.txt -e ".[test]"
+"${PIP[@]}" -c constraints.txt -e ".[test,onnx]"
 stamp_of_inputs > "$VENV/.g2da-setup-stamp"
 echo "environment ready: $VENV"

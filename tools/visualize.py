@@ -1,20 +1,25 @@
 #!/usr/bin/env python
-"""The paper's pictures from a trained model: top-k retrieval grid (Fig. 5), t-SNE (Fig. 6), CMC curve.
+"""The paper's pictures from a trained model: rank lists (Fig. 5), ROC curve, distance distributions,
+t-SNE (Fig. 6), CMC curve.
 
     python tools/visualize.py --config-file projects/G2DA/configs/demo.yml [--output DIR]
         [--queries N | --query-indices I,J,...] [--trial T] [--top-k 10] [--tsne-ids 10] [--seed 0]
         [--dataset NAME] MODEL.WEIGHTS logs/demo/baseline/model_final.pth [KEY VALUE ...]
 
 Extracts the test features of ``--dataset`` (default: the first of DATASETS.TESTS) once, logs the
-protocol's results table, and writes to ``--output`` (default ``<OUTPUT_DIR>/visualize``):
+protocol's results table, and writes to ``--output`` (default ``<OUTPUT_DIR>/visualize``). The
+protocol's queries and gallery: SYSU-MM01, IR queries against the single-shot all-search gallery of
+draw ``--trial`` (default 0), a cam3 query never seeing a cam2 image; RegDB, visible queries against
+the thermal test images. FastReID's Visualizer draws the first three:
 
-* ``retrieval.png``: one row per query, then its top-k matches (ranked by TEST.METRIC, as the
-  evaluation ranks them), framed green (same identity) or red, the cosine similarity over each.
-  The queries are ``--queries`` N of distinct identities drawn with ``--seed``, or the positions
-  given by ``--query-indices`` in the query list (the log names each query's position, identity
-  and file). SYSU-MM01: IR queries against the single-shot all-search gallery of draw ``--trial``
-  (cam2 images are not shown for cam3 queries, as in the protocol); RegDB: visible queries against
-  the thermal test images.
+* ``rank_list/N.jpg``: the N-th query, then its top-k matches (ranked by TEST.METRIC, as the
+  evaluation ranks them), framed red (same identity) or blue, titled 1 - distance (cosine
+  similarity under the cosine metric) / true or false / camera and modality; the query is titled
+  its AP / camera and modality. The queries are ``--queries`` N of distinct identities drawn with
+  ``--seed``, or the positions given by ``--query-indices`` in the query list (the log names each
+  file's query position, identity, file and hits).
+* ``roc.jpg``: ROC curve of the distances of every query-gallery pair the protocol counts.
+* ``pos_neg_dist.jpg``: the distance distributions of those pairs, same identity and not.
 * ``tsne.png``: t-SNE of every test image of ``--tsne-ids`` identities, colour = identity,
   marker = modality.
 * ``cmc.png``: CMC ranks 1..20; SYSU-MM01 all- and indoor-search single-shot, the mean over the
@@ -36,17 +41,19 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="visualize.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-file", required=True, metavar="FILE", help="the config the model was trained with")
-    parser.add_argument("--output", metavar="DIR", help="folder for the PNGs (default <OUTPUT_DIR>/visualize)")
+    parser.add_argument("--output", metavar="DIR", help="folder for the pictures (default <OUTPUT_DIR>/visualize)")
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--queries", type=int, default=6, metavar="N",
                         help="draw N queries of distinct identities with --seed (default 6)")
     chosen.add_argument("--query-indices", metavar="I,J,...",
                         help="these queries instead, as comma-separated positions in the query list")
     parser.add_argument("--trial", type=int, metavar="T",
-                        help="SYSU-MM01 single-shot gallery draw of the retrieval grid (default 0)")
+                        help="SYSU-MM01 single-shot gallery draw of the rank lists, ROC and distance distributions "
+                             "(default 0)")
     parser.add_argument("--top-k", type=int, default=10, help="matches per query (default 10)")
     parser.add_argument("--tsne-ids", type=int, default=10, help="identities in the t-SNE (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="draws the queries, t-SNE identities and t-SNE")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="draws the queries, t-SNE identities and t-SNE, and FastReID's curve colours")
     parser.add_argument("--dataset", help="test dataset (default: the first of DATASETS.TESTS)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides, e.g. MODEL.WEIGHTS")
     args = parser.parse_args(argv)

@@ -6,6 +6,10 @@ Found on a GPU, each would be a host sync (``nonzero``, ``item``); the loaders c
 instead, in their collate step on the CPU, and the batch carries them to the device with its images
 (:func:`collate_with_layout`). A batch without them (built by hand) gets them computed on whatever
 device its labels are (:func:`routing_of`, :func:`pairs_of`).
+
+A batch may instead carry ``SELECT_STEMS: True``: every image then runs through both stems and keeps
+its modality's output. Twice the stem's work, but no index list whose length depends on the labels:
+the graph an ONNX export traces (:mod:`g2da_plugin.engine.onnx_export`) holds for any batch.
 """
 
 import torch
@@ -19,6 +23,7 @@ from .datasets.modality import IR, RGB
 ORDER, INVERSE, COUNTS = "modality_order", "modality_inverse", "modality_counts"
 PAIR_RGB, PAIR_IR = "pair_rgb_index", "pair_ir_index"
 ROUTING_KEYS, PAIR_KEYS = (ORDER, INVERSE, COUNTS), (PAIR_RGB, PAIR_IR)
+SELECT_STEMS = "modality_select_stems"
 
 
 def modality_routing(modalities) -> dict:
@@ -53,7 +58,10 @@ def _carried(batched_inputs, keys, compute, device):
 
 
 def routing_of(batched_inputs, modalities) -> dict:
-    """:func:`modality_routing` on ``modalities``' device: the loader's, else computed now."""
+    """:func:`modality_routing` on ``modalities``' device: the loader's, else computed now; ``{SELECT_STEMS:
+    True}`` for a batch that asks for both stems (the module docstring)."""
+    if isinstance(batched_inputs, dict) and batched_inputs.get(SELECT_STEMS):
+        return {SELECT_STEMS: True}
     return _carried(batched_inputs, ROUTING_KEYS, lambda: modality_routing(modalities), modalities.device)
 
 
@@ -64,10 +72,11 @@ def pairs_of(batched_inputs, targets, modalities) -> dict:
 
 def collate_with_layout(items):
     """FastReID's ``fast_batch_collator``, plus the routing (when the items have modalities) and the
-    pairs (when they also have targets)."""
+    pairs (when they also have integer targets: a training split read without relabelling keeps its
+    datasets' string identities, and only the training loss, which relabels, needs pairs)."""
     batch = fast_batch_collator(items)
     if isinstance(batch, dict) and "modalities" in batch:
         batch.update(modality_routing(batch["modalities"]))
-        if "targets" in batch:
+        if torch.is_tensor(batch.get("targets")):
             batch.update(cross_modality_pairs(batch["targets"], batch["modalities"]))
     return batch

@@ -188,14 +188,25 @@ def build_cross_modality_train_loader(cfg):
     return EpochLoader(loader, sampler)
 
 
+def build_cross_modality_test_set(cfg, data, items):
+    """The test-time CrossModalityDataset of ``items`` (identities as they are), with their keypoints from
+    ``data``'s keypoints file (:func:`keypoints_file`; ``data``: anything with a ``dataset_root``) when enabled."""
+    return _dataset(cfg, [(data, items)], is_train=False)
+
+
+def cross_modality_test_loader(cfg, test_set):
+    """FastReID's test loader over ``test_set``, in order, ``TEST.IMS_PER_BATCH`` images a batch, each
+    batch with its modality routing."""
+    loader, _ = build_reid_test_loader(test_set=test_set, test_batch_size=cfg.TEST.IMS_PER_BATCH, num_query=0,
+                                       num_workers=loader_workers(cfg.DATALOADER.NUM_WORKERS))
+    loader.collate_fn = collate_with_layout
+    return loader
+
+
 def build_cross_modality_test_loader(cfg, dataset_name):
     """Loader over the dataset's queries then gallery; returns ``(loader, num_query, dataset)``."""
     data = load_dataset(cfg, dataset_name)
     if comm.is_main_process():
         data.show_test()
-    test_set = _dataset(cfg, [(data, data.query + data.gallery)], is_train=False)
-    loader, num_query = build_reid_test_loader(test_set=test_set, test_batch_size=cfg.TEST.IMS_PER_BATCH,
-                                               num_query=len(data.query),
-                                               num_workers=loader_workers(cfg.DATALOADER.NUM_WORKERS))
-    loader.collate_fn = collate_with_layout
-    return loader, num_query, data
+    test_set = build_cross_modality_test_set(cfg, data, data.query + data.gallery)
+    return cross_modality_test_loader(cfg, test_set), len(data.query), data

@@ -8,12 +8,14 @@ from collections import OrderedDict
 
 import torch
 
+from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.engine import DefaultTrainer
 from fastreid.evaluation import inference_on_dataset
 from fastreid.utils import comm
 
 from ..data import build_cross_modality_test_loader, build_cross_modality_train_loader
 from ..evaluation import CrossModalityEvaluator
+from ..evaluation.postprocess import PostProcess
 from ..modeling.backbones.pretrain import require_pretrain_file
 from ..utils.errors import TRACEBACK_VARIABLE, InputError, input_error_message
 from ..utils.file_io import atomic_write_text
@@ -51,6 +53,23 @@ def schedule_cfg(cfg, iters_per_epoch):
     return cfg
 
 
+def check_precise_bn(cfg):
+    """FastReID's PreciseBN hook (``TEST.PRECISE_BN``, kept by :class:`G2DATrainer`) runs the training loader
+    on ``TEST.PRECISE_BN.DATASET``: stop with one line when that is not a cross-modality dataset
+    (FastReID's default, Market1501, is not), before its loader is built."""
+    if not cfg.TEST.PRECISE_BN.ENABLED:
+        return
+    name = cfg.TEST.PRECISE_BN.DATASET
+    try:
+        cross_modality = hasattr(DATASET_REGISTRY.get(name), "protocol")
+    except KeyError:
+        cross_modality = False
+    if not cross_modality:
+        raise InputError(f"TEST.PRECISE_BN.DATASET {name!r} is not a cross-modality dataset: PreciseBN runs the "
+                         f"cross-modality training loader on it; name one (e.g. SYSUMM01_CM) or set "
+                         f"TEST.PRECISE_BN.ENABLED False")
+
+
 class _InputErrorsWithoutTraceback(logging.Filter):
     """FastReID logs the traceback of whatever ends a training loop; an input error ends it with its
     one line instead (``G2DA_TRACEBACK=1`` keeps the traceback)."""
@@ -85,8 +104,8 @@ class G2DATrainer(DefaultTrainer):
         if frozen:
             self.cfg.freeze()
         self.config_file = config_file
-        for name in cfg.DATASETS.TESTS:  # a bad test set stops the run now, not after the first epochs
-            build_cross_modality_test_loader(cfg, name)
+        for name in cfg.DATASETS.TESTS:  # a bad test set or TEST key stops the run now, not after the first epochs
+            self.build_evaluator(cfg, name)
 
     @classmethod
     def build_model(cls, cfg):
@@ -114,6 +133,7 @@ class G2DATrainer(DefaultTrainer):
         return super().build_lr_scheduler(schedule_cfg(cfg, iters_per_epoch), optimizer, iters_per_epoch)
 
     def build_hooks(self):
+        check_precise_bn(self.cfg)
         # DefaultTrainer counts an epoch as training images / batch and its warm-up in SOLVER.WARMUP_ITERS;
         # the epoch is the sampler's (SOLVER.EPOCH_LENGTH), and the schedule follows it.
         self.iters_per_epoch = self.data_loader.iters_per_epoch
@@ -152,6 +172,8 @@ class G2DATrainer(DefaultTrainer):
             "datasets": tests,
             "dataset_root": self.cfg.DATASETS.ROOT,
             "regdb_trial": self.cfg.DATASETS.REGDB_TRIAL,
+            "sysu_gallery": self.cfg.TEST.SYSU.GALLERY,  # the convention of the SYSU-MM01 numbers
+            "postprocess": PostProcess.from_cfg(self.cfg).labels,  # AQE / re-ranking behind the numbers; [] for none
             "iteration": self.iter,
             "start_epoch": self.start_epoch,
             "max_epoch": self.max_epoch,

@@ -1,14 +1,22 @@
-"""The paper's pictures of a trained model (retrieval grid, t-SNE, CMC): the library of ``tools/visualize.py``."""
+"""The paper's pictures of a trained model: the library of ``tools/visualize.py``.
+
+FastReID's Visualizer draws the rank lists, the ROC curve and the positive/negative distance
+distributions (fed by :mod:`g2da_plugin.evaluation.visualize` with the protocol's queries and gallery);
+the plugin draws the t-SNE and the CMC curves, which FastReID has no picture for.
+"""
 
 import logging
 import os
+import random
 
+import matplotlib.pyplot as plt
 from fastreid.evaluation import inference_on_dataset
 from fastreid.utils.logger import setup_logger
+from fastreid.utils.visualizer import Visualizer
 
 from ..evaluation import pairwise_distance
-from ..evaluation.visualize import (MODALITY_LABELS, cmc_curves, cmc_figure, pick_queries, retrieval_figure,
-                                    retrieval_sets, top_k_matches, tsne_embedding, tsne_figure, tsne_selection)
+from ..evaluation.visualize import (MODALITY_LABELS, CrossModalVisualizer, RankListImages, cmc_curves, cmc_figure,
+                                    pick_queries, retrieval_sets, tsne_embedding, tsne_figure, tsne_selection)
 from ..utils.errors import InputError
 from .defaults import load_trained_model, setup_cfg
 from .trainer import G2DATrainer
@@ -26,22 +34,36 @@ def chosen_queries(args, q_pids):
     return args.query_indices
 
 
-def write_retrieval(args, cfg, features, protocol, dataset_root, path):
-    query, gallery, excluded = retrieval_sets(features, protocol, dataset_root, trial=args.trial or 0)
+def protocol_visualizer(cfg, features, protocol, dataset_root, trial):
+    """A :class:`CrossModalVisualizer` of every query against the protocol's gallery (SYSU-MM01: draw
+    ``trial``), ranked by TEST.METRIC as the evaluation ranks them."""
+    query, gallery, excluded = retrieval_sets(features, protocol, dataset_root, trial=trial)
+    visualizer = CrossModalVisualizer(RankListImages(query, gallery, MODALITY_LABELS[protocol]), excluded)
+    visualizer.get_model_output(None, pairwise_distance(query.feats, gallery.feats, cfg.TEST.METRIC), query.pids,
+                                gallery.pids, query.camids, gallery.camids)
+    return visualizer, query
+
+
+def write_rank_lists(args, visualizer, query, folder):
+    """``folder/N.jpg``: the N-th chosen query's rank list, drawn by FastReID."""
     rows = chosen_queries(args, query.pids)
-    query, excluded = query.subset(rows), excluded[rows]
-    ranks, correct = top_k_matches(pairwise_distance(query.feats, gallery.feats, cfg.TEST.METRIC), query.pids,
-                                   gallery.pids, k=args.top_k, excluded=excluded)
-    similarity = 1 - pairwise_distance(query.feats, gallery.feats, "cosine")
-    scores = [similarity[i, r] for i, r in enumerate(ranks)]
-    if protocol == "sysu":
-        title = f"SYSU-MM01: IR query -> RGB, all-search single-shot gallery of draw {args.trial or 0}"
-    else:
-        title = f"RegDB trial {cfg.DATASETS.REGDB_TRIAL}: visible query -> thermal"
-    title += f"; top-{args.top_k}, green = same identity, red = other, cosine similarity above"
-    retrieval_figure(query.paths, query.pids, gallery.paths, ranks, correct, scores, title=title).savefig(path)
-    for index, q_path, q_pid, hits in zip(rows, query.paths, query.pids, correct):
-        logger.info("query %d (id %s, %s): %d of the top %d correct", index, q_pid, q_path, hits.sum(), len(hits))
+    ranked = [visualizer.get_matched_result(q) for q in rows]
+    # FastReID draws exactly max_rank matches: no more than the shortest chosen list has.
+    top_k = min(args.top_k, *(len(order) for _, order in ranked))
+    os.makedirs(folder, exist_ok=True)
+    visualizer.save_rank_result(rows, folder, max_rank=top_k)
+    plt.close("all")  # FastReID leaves its pyplot figures open
+    for n, (q, (hits, _)) in enumerate(zip(rows, ranked)):
+        logger.info("%d.jpg: query %d (id %s, %s): %d of the top %d correct", n, q, query.pids[q], query.paths[q],
+                    hits[:top_k].sum(), top_k)
+
+
+def write_roc_and_distributions(args, visualizer, output):
+    """``roc.jpg`` and ``pos_neg_dist.jpg`` over every query-gallery pair the protocol counts, drawn by FastReID."""
+    random.seed(args.seed)  # FastReID picks its curve colours with Python's random
+    _, _, pos, neg = visualizer.vis_roc_curve(output)
+    Visualizer.plot_distribution(pos, neg).savefig(os.path.join(output, "pos_neg_dist.jpg"))
+    plt.close("all")
 
 
 def write_tsne(args, cfg, features, protocol, path):
@@ -62,8 +84,8 @@ def write_cmc(cfg, features, protocol, dataset_root, path):
 
 
 def draw_pictures(args):
-    """Extract the test features once, log the protocol table and write retrieval.png, tsne.png and
-    cmc.png (``args``: tools/visualize.py's arguments)."""
+    """Extract the test features once, log the protocol table and write rank_list/, roc.jpg,
+    pos_neg_dist.jpg, tsne.png and cmc.png (``args``: tools/visualize.py's arguments)."""
     cfg = setup_cfg(args)
     setup_logger(name="fastreid")
     setup_logger(name="g2da_plugin", abbrev_name="g2da")
@@ -78,7 +100,9 @@ def draw_pictures(args):
     features = evaluator.features()
     output = args.output or os.path.join(cfg.OUTPUT_DIR, "visualize")
     os.makedirs(output, exist_ok=True)
-    write_retrieval(args, cfg, features, protocol, dataset_root, os.path.join(output, "retrieval.png"))
+    visualizer, query = protocol_visualizer(cfg, features, protocol, dataset_root, args.trial or 0)
+    write_rank_lists(args, visualizer, query, os.path.join(output, "rank_list"))
+    write_roc_and_distributions(args, visualizer, output)
     write_tsne(args, cfg, features, protocol, os.path.join(output, "tsne.png"))
     write_cmc(cfg, features, protocol, dataset_root, os.path.join(output, "cmc.png"))
-    logger.info("wrote retrieval.png, tsne.png and cmc.png to %s", os.path.abspath(output))
+    logger.info("wrote rank_list/, roc.jpg, pos_neg_dist.jpg, tsne.png and cmc.png to %s", os.path.abspath(output))

@@ -32,10 +32,13 @@ import torch
 from ..utils.errors import InputError
 
 __all__ = ["eval_sysu", "eval_regdb", "sysu_excluded", "distance_matrix", "pairwise_distance", "summarise_queries",
-           "QUERY_BLOCK"]
+           "check_metric", "QUERY_BLOCK"]
 
 #: Queries processed together; bounds the temporary (block, num_gallery) arrays.
 QUERY_BLOCK = 512
+
+#: The ``TEST.METRIC`` values :func:`distance_matrix` computes.
+DISTANCE_METRICS = ("cosine", "euclidean")
 
 # SYSU-MM01: cam3 (indoor IR) and cam2 (indoor RGB) film the same room, so a cam2 gallery
 # image is not counted for a cam3 query (the dataset authors' protocol).
@@ -144,8 +147,7 @@ def distance_matrix(query_feats, gallery_feats, metric="cosine", device=None):
     ``metric="cosine"``: ``1 - cos(q, g)`` (features are L2-normalised here; zero vectors stay zero,
     i.e. distance 1). ``metric="euclidean"``: the (non-squared) L2 distance.
     """
-    if metric not in ("cosine", "euclidean"):
-        raise InputError(f"metric (TEST.METRIC) must be 'cosine' or 'euclidean', got {metric!r}")
+    check_metric(metric)
     q, g = torch.as_tensor(query_feats), torch.as_tensor(gallery_feats)
     device = q.device if device is None else device
     q, g = q.to(device, torch.float32), g.to(device, torch.float32)
@@ -156,6 +158,12 @@ def distance_matrix(query_feats, gallery_feats, metric="cosine", device=None):
         return 1.0 - _l2_normalise(q) @ _l2_normalise(g).T
     squared = (q * q).sum(1)[:, None] + (g * g).sum(1)[None, :] - 2.0 * (q @ g.T)
     return squared.clamp_min(0.0).sqrt()
+
+
+def check_metric(metric):
+    """Stop at a ``TEST.METRIC`` :func:`distance_matrix` does not compute, with one line."""
+    if metric not in DISTANCE_METRICS:
+        raise InputError(f"metric (TEST.METRIC) must be 'cosine' or 'euclidean', got {metric!r}")
 
 
 def pairwise_distance(query_feats, gallery_feats, metric="cosine"):

@@ -39,9 +39,12 @@ class SysuRanking:
         q_pids, g_pids: identities of queries / candidates; ``g_pids`` ascending (candidates grouped
             by identity).
         q_camids, g_camids: SYSU camera numbers (1..6) of queries / candidates.
+        excluded: boolean ``(num_query, num_candidates)``, True where a query does not see the candidate;
+            default SYSU-MM01's rule (:func:`~.metrics.sysu_excluded` of the camera numbers). LLCM passes
+            its own (:func:`~.llcm_protocol.llcm_excluded`).
     """
 
-    def __init__(self, distmat, q_pids, g_pids, q_camids, g_camids):
+    def __init__(self, distmat, q_pids, g_pids, q_camids, g_camids, excluded=None):
         distmat = torch.as_tensor(distmat, dtype=torch.float32)
         q_pids, g_pids = np.asarray(q_pids).reshape(-1), np.asarray(g_pids).reshape(-1)
         if distmat.ndim != 2 or distmat.shape != (len(q_pids), len(g_pids)) or not len(g_pids):
@@ -50,7 +53,11 @@ class SysuRanking:
         if np.any(np.diff(g_pids) < 0):
             raise InputError("g_pids: expected the candidates sorted by identity (ascending)")
         identities, self._g_labels = np.unique(g_pids, return_inverse=True)
-        excluded = torch.as_tensor(sysu_excluded(q_camids, g_camids), device=distmat.device)
+        if excluded is None:
+            excluded = sysu_excluded(q_camids, g_camids)
+        excluded = torch.as_tensor(np.asarray(excluded, dtype=bool), device=distmat.device)
+        if excluded.shape != distmat.shape:
+            raise InputError(f"excluded: expected shape {tuple(distmat.shape)}, got {tuple(excluded.shape)}")
         bins, pivot_columns = place_candidates(distmat, *pivot_blocks(identities, self._g_labels, q_pids))
         self._num_bins = pivot_columns.shape[1] + 2  # bins 0..max pivots, then one for the invisible candidates
         bins.masked_fill_(excluded, self._num_bins - 1)

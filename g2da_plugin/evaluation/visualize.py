@@ -1,15 +1,19 @@
-"""The paper's pictures from extracted test features: the top-k retrieval grid (Fig. 5), a t-SNE of
-the embeddings (Fig. 6) and the CMC curves.
+"""The paper's pictures from extracted test features, on the cross-modality protocols.
 
-Selection works on numpy arrays and :class:`~.evaluator.ExtractedFeatures`; the figures are
-``matplotlib.figure.Figure`` objects drawn without pyplot, so no display or global backend is
-involved (``fig.savefig("x.png")`` renders with Agg).
+FastReID's :class:`~fastreid.utils.visualizer.Visualizer` draws the rank lists (Fig. 5), the ROC curve
+and the distance distributions of positive and negative pairs; this module feeds it the protocol's
+query set and gallery draw (:func:`retrieval_sets`), keeps SYSU-MM01's cam3/cam2 rule in everything it
+ranks (:class:`CrossModalVisualizer`) and marks each image's modality (:class:`RankListImages`).
+FastReID has no t-SNE and no CMC curve: those two are drawn here, as ``matplotlib.figure.Figure``
+objects without pyplot (``fig.savefig("x.png")`` renders with Agg).
 """
 
 from collections import OrderedDict
 
 import matplotlib
 import numpy as np
+import torch
+from fastreid.utils.visualizer import Visualizer
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image
@@ -23,8 +27,9 @@ from .sysu_protocol import sysu_gallery_folders
 __all__ = [
     "pick_queries",
     "retrieval_sets",
-    "top_k_matches",
-    "retrieval_figure",
+    "RankListImages",
+    "CrossModalVisualizer",
+    "average_precision",
     "tsne_selection",
     "tsne_embedding",
     "tsne_figure",
@@ -32,16 +37,13 @@ __all__ = [
     "cmc_figure",
 ]
 
-CORRECT_COLOUR = "#1a9641"  # green frame: same identity as the query
-WRONG_COLOUR = "#d7191c"    # red frame: another identity
-QUERY_COLOUR = "#2b83ba"
 MODALITY_MARKERS = {RGB: "o", IR: "^"}
 MODALITY_LABELS = {"sysu": {RGB: "RGB", IR: "IR"}, "regdb": {RGB: "visible", IR: "thermal"}}
-CELL_SIZE = (128, 64)  # (height, width) every image is resized to in the retrieval grid
+RANK_LIST_SIZE = (256, 128)  # (height, width) of every rank-list image: the usual re-id crop
 
 
 # --------------------------------------------------------------------------------------------
-# Retrieval grid (Fig. 5)
+# What FastReID's Visualizer ranks and shows (Fig. 5, ROC, distance distributions)
 # --------------------------------------------------------------------------------------------
 def pick_queries(q_pids, num, seed=0):
     """Indices of ``num`` queries of distinct identities (at most one per identity), drawn with
@@ -56,12 +58,12 @@ def pick_queries(q_pids, num, seed=0):
 
 
 def retrieval_sets(features, protocol, dataset_root, trial=0):
-    """``(queries, gallery, excluded)`` the retrieval grid ranks.
+    """``(queries, gallery, excluded)`` of the protocol.
 
     SYSU-MM01: the IR queries against the single-shot all-search gallery of draw ``trial``
     (:func:`~.sysu_protocol.sysu_gallery`), with the protocol's cam3 -> cam2 exclusion.
     RegDB: visible queries against every thermal test image, nothing excluded.
-    ``excluded`` is a boolean (queries, gallery) mask (see :func:`top_k_matches`).
+    ``excluded`` is a boolean (queries, gallery) mask: True = not counted for that query.
     """
     ir = features.subset(features.modalities == IR)
     rgb = features.subset(features.modalities == RGB)
@@ -73,70 +75,67 @@ def retrieval_sets(features, protocol, dataset_root, trial=0):
     raise ValueError(f"unknown protocol {protocol!r}: expected 'sysu' or 'regdb'")
 
 
-def top_k_matches(distmat, q_pids, g_pids, k=10, excluded=None):
-    """Each query's ``k`` nearest gallery images, as the evaluation ranks them.
+class RankListImages:
+    """The queries then the gallery, as the Visualizer reads its dataset: item ``i`` is query ``i``,
+    item ``num_query + j`` gallery image ``j``, each ``{"images", "camids", "img_paths"}``.
 
-    Args:
-        distmat: ``(num_query, num_gallery)`` distances, smaller = more similar.
-        q_pids, g_pids: identities of queries and gallery images.
-        k: matches per query.
-        excluded: optional boolean ``(num_query, num_gallery)``; True = never shown for that query.
-
-    Returns:
-        ``(ranks, correct)``: per query, the gallery indices in ascending distance (a stable sort:
-        ties keep gallery order) and whether each has the query's identity. A query with fewer
-        than ``k`` gallery images left gets fewer.
+    ``images`` is a uint8 (3, H, W) tensor of :data:`RANK_LIST_SIZE` (IR as 3 equal channels, as the
+    network sees it). ``camids`` is what the Visualizer prints after "cam" in each title (it ranks with
+    the arrays given to :meth:`~CrossModalVisualizer.get_model_output`, never with this), so it carries
+    the modality too: "3 IR" is titled "cam3 IR".
     """
-    distmat = np.asarray(distmat, dtype=np.float64)
-    q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
-    if distmat.shape != (len(q_pids), len(g_pids)):
-        raise ValueError(f"distmat has shape {distmat.shape}, expected ({len(q_pids)}, {len(g_pids)}) "
-                         f"from q_pids and g_pids")
-    if excluded is None:
-        excluded = np.zeros(distmat.shape, dtype=bool)
-    ranks, correct = [], []
-    for i, row in enumerate(distmat):
-        order = np.argsort(row, kind="stable")
-        order = order[~excluded[i, order]][:k]
-        ranks.append(order)
-        correct.append(g_pids[order] == q_pids[i])
-    return ranks, correct
+
+    def __init__(self, query, gallery, modality_labels):
+        self.paths = list(query.paths) + list(gallery.paths)
+        cams = np.concatenate([query.camids, gallery.camids])
+        modalities = np.concatenate([query.modalities, gallery.modalities])
+        self.marks = [f"{cam} {modality_labels[m]}" for cam, m in zip(cams, modalities)]
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        with Image.open(self.paths[index]) as image:
+            pixels = np.asarray(image.convert("RGB").resize(RANK_LIST_SIZE[::-1], Image.BILINEAR))
+        return {"images": torch.from_numpy(pixels.copy()).permute(2, 0, 1), "camids": self.marks[index],
+                "img_paths": self.paths[index]}
 
 
-def retrieval_figure(query_paths, query_pids, gallery_paths, ranks, correct, scores, title=""):
-    """One row per query: the query (blue frame, its identity below), then its ranked matches, each
-    framed green (same identity) or red (another) with its score (e.g. cosine similarity) above.
+class CrossModalVisualizer(Visualizer):
+    """FastReID's Visualizer with the protocol's rule for which gallery images a query sees.
 
-    ``ranks`` and ``correct`` as returned by :func:`top_k_matches`; ``scores[i][j]`` is the value
-    printed over query ``i``'s ``j``-th match.
+    FastReID leaves out a query's same-identity images from its own camera. Across modalities the
+    query's camera is never in the gallery, so that leaves out nothing, while SYSU-MM01 must leave
+    out every cam2 image for a cam3 query (the same room, any identity). ``excluded`` (queries,
+    gallery) says what the protocol leaves out; the rank lists, the ROC curve and the distance
+    distributions all take a query's gallery from :meth:`get_matched_result`.
     """
-    columns = 1 + max((len(r) for r in ranks), default=0)
-    height, width = CELL_SIZE
-    fig = Figure(figsize=(1.0 * columns, 2.1 * len(ranks) + 0.4), layout="constrained")
-    axes = fig.subplots(len(ranks), columns, squeeze=False)
-    for i, row in enumerate(axes):
-        _image_cell(row[0], query_paths[i], QUERY_COLOUR)
-        row[0].set_xlabel(f"query\nid {query_pids[i]}", fontsize=7)
-        for j, ax in enumerate(row[1:]):
-            if j >= len(ranks[i]):
-                ax.set_axis_off()
-                continue
-            _image_cell(ax, gallery_paths[ranks[i][j]], CORRECT_COLOUR if correct[i][j] else WRONG_COLOUR)
-            ax.set_title(f"{scores[i][j]:.2f}", fontsize=7, pad=2)
-    if title:
-        fig.suptitle(title, fontsize=8)
-    return fig
+
+    def __init__(self, dataset, excluded):
+        super().__init__(dataset)
+        self.excluded = np.asarray(excluded, dtype=bool)
+
+    def get_model_output(self, all_ap, dist, q_pids, g_pids, q_camids, g_camids):
+        """As FastReID's; ``all_ap=None`` takes each query's :func:`average_precision` on its rank list."""
+        if self.excluded.shape != np.shape(dist):
+            raise ValueError(f"excluded has shape {self.excluded.shape}, the distances {np.shape(dist)}")
+        super().get_model_output(all_ap, dist, q_pids, g_pids, q_camids, g_camids)
+        if all_ap is None:
+            self.all_ap = np.array([average_precision(self.get_matched_result(i)[0]) for i in range(self.num_query)])
+
+    def get_matched_result(self, q_index):
+        order = self.indices[q_index]
+        keep = ~self.excluded[q_index, order]
+        return self.matches[q_index][keep], order[keep]
 
 
-def _image_cell(ax, path, frame_colour):
-    with Image.open(path) as image:  # IR images are grey: shown as 3 equal channels, as the network sees them
-        pixels = np.asarray(image.convert("RGB").resize(CELL_SIZE[::-1], Image.BILINEAR))
-    ax.imshow(pixels)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_edgecolor(frame_colour)
-        spine.set_linewidth(3)
+def average_precision(hits):
+    """AP of a ranked list's true-match flags, as the protocol's mAP averages it (mean over the true
+    matches of matches so far / 1-based position); NaN without a true match."""
+    positions = np.flatnonzero(hits) + 1
+    if not len(positions):
+        return float("nan")
+    return float(np.mean(np.arange(1, len(positions) + 1) / positions))
 
 
 # --------------------------------------------------------------------------------------------

@@ -133,9 +133,16 @@ def render_heatmaps(keypoints, input_size, feature_size, sigma, norm, use_scores
         if norm == "mean":
             maps = maps * (h * w)
     weight = score if use_scores else torch.ones_like(score)
-    inside = (x >= 0) & (x <= W) & (y >= 0) & (y <= H)
-    weight = weight * inside.to(dtype)
+    weight = weight * inside_image(keypoints, input_size).to(dtype)
     return maps * weight[..., None, None]
+
+
+def inside_image(keypoints, input_size):
+    """(B, K) bool: the keypoints ``[x, y, score]`` whose centre lies in the (H, W) input image,
+    borders included (the others get a zero heatmap, hence a zero part feature)."""
+    H, W = (float(v) for v in input_size)
+    x, y = keypoints[..., 0], keypoints[..., 1]
+    return (x >= 0) & (x <= W) & (y >= 0) & (y <= H)
 
 
 def pool_parts(feature_map, heatmaps):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from scipy.io import loadmat
 
 from g2da_plugin.data.keypoints_io import load_keypoints, save_keypoints
 from g2da_plugin.data.synthetic import (
@@ -20,6 +21,7 @@ from g2da_plugin.data.synthetic.colours import WARDROBE, WARDROBE_JITTER
 from g2da_plugin.data.synthetic.identities import draw_identity
 from g2da_plugin.data.synthetic.materials import BACKGROUND, OCCLUDER, TOP_A
 from g2da_plugin.data.synthetic.random_streams import random_stream
+from g2da_plugin.evaluation import sysu_gallery
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,6 +89,28 @@ def test_sysu_layout(root):
         assert cameras & {"cam1", "cam2"} and cameras & {"cam4", "cam5"} and cameras & IR_CAMS, (pid, cameras)
     assert all(len(s) == 1 for s in sizes.values())        # one image size per camera ...
     assert len(set().union(*sizes.values())) > 1            # ... but not the same for all cameras
+
+
+def test_sysu_release_gallery_draws_cover_every_folder(root):
+    """exp/rand_perm_cam.mat as the release's MATLAB code indexes it, rand_perm_cam{c}{p}(t, :): per camera and
+    identity, 10 rows, each a permutation of the numbers of the folder's images (none where it has no folder)."""
+    dataset = root / "SYSU-MM01"
+    table = loadmat(dataset / "exp" / "rand_perm_cam.mat")["rand_perm_cam"]
+    assert table.shape == (6, 1)
+    shuffled = 0
+    for cam in range(1, 7):
+        identities = table[cam - 1][0]
+        assert identities.shape == (6, 1)
+        for pid in range(1, 7):
+            folder = dataset / f"cam{cam}" / f"{pid:04d}"
+            count = len(list(folder.iterdir())) if folder.is_dir() else 0
+            rows = identities[pid - 1][0]
+            assert rows.shape == (10, count), (cam, pid)
+            assert all(sorted(row) == list(range(1, count + 1)) for row in rows), (cam, pid)
+            shuffled += len({tuple(row) for row in rows}) > 1
+    assert shuffled > 0  # the trials draw different images
+    gallery = sysu_gallery(str(dataset), mode="all", shots=3, trial=9, source="release")
+    assert gallery and all(Path(path).is_file() for path, _, _ in gallery)
 
 
 def test_regdb_layout_and_trials(root):

@@ -13,19 +13,14 @@ import torch
 import torchvision
 
 from g2da_plugin.engine import G2DATrainer, setup_cfg, sweep
-from g2da_plugin.engine.experiments import reported_table, results_table, run_config, run_dir, write_results_table
+from g2da_plugin.engine.experiments import (compare_with_seeds, reported_table, results_table, run_config, run_dir,
+                                            write_results_table, write_seeds_table)
 from g2da_plugin.engine.train_net import run as train_net
 from g2da_plugin.utils.errors import InputError, RunFailedError
-from tests.helpers import ROOT, TINY_TRAINING, command_line
+from tests.helpers import ROOT, TINY_TRAINING, command_line, table_rows
 
 SYNTHETIC_BASELINES = sorted(glob.glob(os.path.join(ROOT, "configs", "Synthetic", "*.yml")))
 R50_BASELINES = sorted(glob.glob(os.path.join(ROOT, "configs", "*", "*_R50.yml")))
-
-
-def table_rows(markdown):
-    """The cells of a pipe table's body rows (header and separator dropped)."""
-    lines = [line for line in markdown.splitlines() if line.startswith("|")]
-    return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines[2:]]
 
 
 def sysu_scores(r1, std=0.5):
@@ -42,7 +37,7 @@ def sysu_scores(r1, std=0.5):
 # ---------------------------------------------------------------------------------------------- configs
 def test_baseline_configs_exist():
     assert [os.path.basename(p) for p in SYNTHETIC_BASELINES] == ["AGW_R18.yml", "bagtricks_R18.yml", "sbs_R18.yml"]
-    assert len(R50_BASELINES) == 6  # SYSU-MM01 and RegDB x bagtricks, AGW, sbs
+    assert len(R50_BASELINES) == 9  # SYSU-MM01, RegDB and LLCM x bagtricks, AGW, sbs
 
 
 @pytest.mark.parametrize("config", R50_BASELINES, ids=lambda p: os.path.relpath(p, ROOT))
@@ -186,6 +181,53 @@ def test_results_table_averages_regdb_trials(tmp_path):
     ]
     # A single trial has no spread to show.
     assert table_rows(results_table([("AGW", runs[:1])]))[0][2] == "60.00"
+
+
+def seeded_results(root, config, r1_by_seed, gallery="community"):
+    """Fabricated results.json of ``config`` trained once per seed under ``root``, as the seeds table reads them."""
+    for seed, r1 in r1_by_seed.items():
+        path = os.path.join(run_dir(str(root), config), f"seed{seed}")
+        write_results(path, sysu_scores(r1, std=0.5 + seed), 60.0)
+        payload = json.load(open(os.path.join(path, "results.json")))
+        payload.update(datasets=["SYSUMM01_CM"], sysu_gallery=gallery)
+        json.dump(payload, open(os.path.join(path, "results.json"), "w"))
+
+
+def test_seeds_table_and_paired_differences_by_hand(tmp_path):
+    b_config, full_config = (os.path.join(ROOT, "projects", "G2DA", "configs", name) for name in ("demo.yml", "demo_G2DA.yml"))
+    seeded_results(tmp_path, b_config, {0: 30.0, 1: 32.0, 2: 34.0})
+    seeded_results(tmp_path, full_config, {0: 31.0, 1: 34.0, 2: 37.0, 3: 50.0})  # seed 3 has no B to pair with
+    text = write_seeds_table([b_config, full_config], str(tmp_path / "t.md"), seeds=[0, 1, 2, 3], seed_counts=[3, 4],
+                             names=["B", "G2DA"], output_root=str(tmp_path), command="cmd")
+    assert not glob.glob(str(tmp_path / "**" / "train_net.out"), recursive=True)  # nothing trained
+    assert "SYSU-MM01 gallery draws: community" in text
+    table, paired = text.split("Paired differences from B")
+    rows = table_rows(table)
+    # B all-single R1 30, 32, 34: 32 ± 2 (sample std); R10 = R1 + 2; draws' R1 std 0.5, 1.5, 2.5 -> mean 1.5
+    assert rows[0][:5] == ["B", "SYSU all-search single-shot", "3", "32.00 ± 2.00", "34.00 ± 2.00"]
+    assert rows[0][-2:] == ["1.50", "0:03:00"]
+    # G2DA over its 4 seeds: 31, 34, 37, 50 -> 38 ± 8.37
+    assert rows[2][:4] == ["G2DA", "SYSU all-search single-shot", "4", "38.00 ± 8.37"]
+    # paired over seeds 0..2: differences 1, 2, 3 -> 2 ± 1; t = 2 / (1 / sqrt 3) = 3.464 with 2 degrees of
+    # freedom, two-sided p = 1 - t / sqrt(2 + t^2) = 0.0742; mAP moves with R1
+    assert table_rows(paired)[0] == ["G2DA - B", "SYSU all-search single-shot", "3", "2.00 ± 1.00", "0.07",
+                                     "2.00 ± 1.00", "0.07"]
+
+
+def test_one_run_beside_the_seeds_table(tmp_path):
+    b_config = os.path.join(ROOT, "projects", "G2DA", "configs", "demo.yml")
+    seeded_results(tmp_path, b_config, {0: 30.0, 1: 32.0, 2: 34.0})
+    write_seeds_table([b_config], str(tmp_path / "seeds.md"), seeds=[0, 1, 2], names=["B"], output_root=str(tmp_path))
+    run = tmp_path / "demo_run"
+    write_results(run, sysu_scores(40.0), 10.0)
+    rows = table_rows(compare_with_seeds(str(run), str(tmp_path / "seeds.json")))
+    assert rows[0][:4] == ["this run (demo_run)", "SYSU all-search single-shot", "1", "40.00"]
+    assert rows[1][:4] == ["B", "SYSU all-search single-shot", "3", "32.00 ± 2.00"]
+    assert [row[0] for row in rows] == ["this run (demo_run)", "B"] * 2  # and indoor-search
+    with pytest.raises(InputError, match="no method"):
+        compare_with_seeds(str(run), str(tmp_path / "seeds.json"), ["G2DA"])
+    with pytest.raises(InputError, match="seeds table's JSON"):
+        compare_with_seeds(str(run), str(tmp_path / "nothing.json"))
 
 
 def test_reported_block_is_labelled_and_matches_the_protocol():

@@ -1,18 +1,23 @@
-"""The paper's pictures: retrieval selection and marking, the SYSU camera rule in the grid, t-SNE input,
-CMC curves against the metrics, PNGs on disk (tools/visualize.py is tested in tests/tools)."""
+"""The paper's pictures: what FastReID's Visualizer is fed (the protocol's queries, gallery draw and
+SYSU camera rule, the modality marks), the files it writes, t-SNE input, CMC curves against the
+metrics (tools/visualize.py is tested in tests/tools)."""
 
 import os
+from types import SimpleNamespace
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from fastreid.utils.visualizer import Visualizer
 from PIL import Image
 
 from g2da_plugin.data.datasets import IR, RGB, RegDB_CM, SYSUMM01_CM
 from g2da_plugin.data.synthetic import make_synthetic_regdb
-from g2da_plugin.evaluation import ExtractedFeatures, eval_regdb, eval_sysu, sysu_gallery
+from g2da_plugin.engine.visualize import write_rank_lists, write_roc_and_distributions
+from g2da_plugin.evaluation import ExtractedFeatures, eval_regdb, eval_sysu, sysu_excluded, sysu_gallery
 from g2da_plugin.evaluation.visualize import (
-    CORRECT_COLOUR, WRONG_COLOUR, cmc_curves, cmc_figure, pick_queries, retrieval_figure, retrieval_sets,
-    top_k_matches, tsne_embedding, tsne_figure, tsne_selection,
+    MODALITY_LABELS, RANK_LIST_SIZE, CrossModalVisualizer, RankListImages, average_precision, cmc_curves, cmc_figure,
+    pick_queries, retrieval_sets, tsne_embedding, tsne_figure, tsne_selection,
 )
 
 
@@ -30,37 +35,88 @@ def extracted(items, feats):
                              [i[0] for i in items])
 
 
-def hex_rgb(colour):
-    return np.array([int(colour[k:k + 2], 16) for k in (1, 3, 5)])
-
-
-def pixels_near(png, colour, tolerance=30):
-    pixels = np.asarray(Image.open(png).convert("RGB"), dtype=np.int64)
-    return int((np.abs(pixels - hex_rgb(colour)).max(axis=2) <= tolerance).sum())
-
-
 # --------------------------------------------------------------------------------------------
-# Retrieval grid
+# What FastReID's Visualizer is fed
 # --------------------------------------------------------------------------------------------
-def test_top_k_matches_follow_a_hand_ranked_distance_matrix():
-    distmat = np.array([[0.5, 0.1, 0.3, 0.1, 0.9],
-                        [0.2, 0.2, 0.0, 0.7, 0.4]])
-    q_pids, g_pids = [1, 2], [1, 2, 1, 3, 2]
-    ranks, correct = top_k_matches(distmat, q_pids, g_pids, k=3)
-    # Ties (0.1, 0.1 and 0.2, 0.2) keep gallery order.
-    assert [r.tolist() for r in ranks] == [[1, 3, 2], [2, 0, 1]]
-    assert [c.tolist() for c in correct] == [[False, False, True], [False, False, True]]
+# A hand-built SYSU case: a cam3 and a cam6 IR query of identity 1; gallery columns
+# 0: cam2 id 1, 1: cam1 id 1, 2: cam2 id 2, 3: cam4 id 2, 4: cam5 id 1.
+HAND_Q_PIDS, HAND_Q_CAMS = np.array([1, 1]), np.array([3, 6])
+HAND_G_PIDS, HAND_G_CAMS = np.array([1, 1, 2, 2, 1]), np.array([2, 1, 2, 4, 5])
+HAND_DIST = np.array([[0.1, 0.4, 0.2, 0.3, 0.5],
+                      [0.1, 0.4, 0.2, 0.3, 0.5]])
 
-    excluded = np.zeros((2, 5), dtype=bool)
-    excluded[1, [2, 0]] = True
-    ranks, correct = top_k_matches(distmat, q_pids, g_pids, k=3, excluded=excluded)
-    assert [r.tolist() for r in ranks] == [[1, 3, 2], [1, 4, 3]]
-    assert correct[1].tolist() == [True, True, False]
 
-    ranks, _ = top_k_matches(distmat, q_pids, g_pids, k=10, excluded=excluded)
-    assert [len(r) for r in ranks] == [5, 3]  # fewer gallery images than k: all of them
-    with pytest.raises(ValueError, match="distmat has shape"):
-        top_k_matches(distmat, [1], g_pids)
+def hand_features(tmp_path):
+    """The hand-built case's query and gallery, each image a tiny file (IR grey, RGB coloured)."""
+    def images(kind, pids, cams, modality):
+        paths = [str(tmp_path / f"{kind}{n}.png") for n in range(len(pids))]
+        for path in paths:
+            (Image.new("L", (16, 32), 90) if modality == IR else Image.new("RGB", (16, 32), (200, 40, 40))).save(path)
+        return ExtractedFeatures(np.zeros((len(pids), 2), np.float32), pids, cams, np.full(len(pids), modality), paths)
+    return images("q", HAND_Q_PIDS, HAND_Q_CAMS, IR), images("g", HAND_G_PIDS, HAND_G_CAMS, RGB)
+
+
+def hand_visualizer(tmp_path):
+    query, gallery = hand_features(tmp_path)
+    visualizer = CrossModalVisualizer(RankListImages(query, gallery, MODALITY_LABELS["sysu"]),
+                                      sysu_excluded(query.camids, gallery.camids))
+    visualizer.get_model_output(None, HAND_DIST, query.pids, gallery.pids, query.camids, gallery.camids)
+    return visualizer, query
+
+
+def test_a_cam3_query_sees_no_cam2_image_in_what_the_visualizer_ranks(tmp_path):
+    visualizer, _ = hand_visualizer(tmp_path)
+    hits, order = visualizer.get_matched_result(0)  # cam3: both cam2 columns (0 and 2) are left out
+    assert order.tolist() == [3, 1, 4] and hits.tolist() == [0, 1, 1]
+    hits, order = visualizer.get_matched_result(1)  # cam6: the whole gallery
+    assert order.tolist() == [0, 2, 3, 1, 4] and hits.tolist() == [1, 0, 0, 1, 1]
+    # The protocol's AP of those lists: (1/2 + 2/3) / 2 and (1 + 2/4 + 3/5) / 3.
+    np.testing.assert_allclose(visualizer.all_ap, [(1 / 2 + 2 / 3) / 2, (1 + 2 / 4 + 3 / 5) / 3])
+    # FastReID's own rule (same identity and same camera) would have kept column 0 for the cam3 query.
+    fastreid = Visualizer(None)
+    fastreid.get_model_output(visualizer.all_ap, HAND_DIST, HAND_Q_PIDS, HAND_G_PIDS, HAND_Q_CAMS, HAND_G_CAMS)
+    assert fastreid.get_matched_result(0)[1].tolist() == [0, 2, 3, 1, 4]
+
+    # ROC and distance distributions: exactly the pairs the protocol counts.
+    _, _, pos, neg = visualizer.vis_roc_curve(str(tmp_path / "roc"))
+    plt.close("all")
+    assert sorted(pos) == pytest.approx([0.1, 0.4, 0.4, 0.5, 0.5])
+    assert sorted(neg) == pytest.approx([0.2, 0.3, 0.3])
+    assert average_precision(np.zeros(3)) != average_precision(np.zeros(3))  # NaN: no true match
+    with pytest.raises(ValueError, match="excluded has shape"):
+        CrossModalVisualizer(None, np.zeros((2, 4), bool)).get_model_output(None, HAND_DIST, HAND_Q_PIDS, HAND_G_PIDS,
+                                                                             HAND_Q_CAMS, HAND_G_CAMS)
+
+
+def test_rank_list_images_are_query_then_gallery_marked_with_camera_and_modality(tmp_path):
+    query, gallery = hand_features(tmp_path)
+    images = RankListImages(query, gallery, MODALITY_LABELS["sysu"])
+    assert len(images) == 7
+    assert [images[i]["camids"] for i in range(7)] == ["3 IR", "6 IR", "2 RGB", "1 RGB", "2 RGB", "4 RGB", "5 RGB"]
+    assert images[2]["img_paths"] == gallery.paths[0]
+    ir, rgb = images[0]["images"], images[2]["images"]
+    assert tuple(ir.shape) == (3, *RANK_LIST_SIZE) and str(ir.dtype) == "torch.uint8"
+    assert (ir == 90).all() and rgb[:, 0, 0].tolist() == [200, 40, 40]  # IR as 3 equal channels
+
+    visualizer, _ = hand_visualizer(tmp_path)
+    visualizer.save_rank_result([0], str(tmp_path), max_rank=3)
+    titles = [ax.get_title() for ax in plt.gcf().axes]
+    plt.close("all")
+    assert titles == ["0.5833/cam3 IR", "0.700/false/cam4 RGB", "0.600/true/cam1 RGB", "0.500/true/cam5 RGB"]
+
+
+def test_the_tool_writes_rank_lists_roc_and_distributions_as_images(tmp_path, caplog):
+    visualizer, query = hand_visualizer(tmp_path)
+    args = SimpleNamespace(query_indices=[1, 0], queries=None, seed=0, top_k=10)
+    with caplog.at_level("INFO", logger="g2da_plugin.visualize"):
+        write_rank_lists(args, visualizer, query, str(tmp_path / "rank_list"))
+    write_roc_and_distributions(args, visualizer, str(tmp_path))
+    for name in ("rank_list/0.jpg", "rank_list/1.jpg", "roc.jpg", "pos_neg_dist.jpg"):
+        with Image.open(tmp_path / name) as image:
+            assert image.format == "JPEG" and min(image.size) > 100, name
+    # The cam3 query has 3 gallery images left: every list is cut to 3 (FastReID draws exactly max_rank).
+    assert "0.jpg: query 1 " in caplog.text and "1.jpg: query 0 " in caplog.text
+    assert "2 of the top 3 correct" in caplog.text and not plt.get_fignums()
 
 
 def test_pick_queries_takes_distinct_identities_reproducibly():
@@ -71,25 +127,16 @@ def test_pick_queries_takes_distinct_identities_reproducibly():
     assert sorted(q_pids[pick_queries(q_pids, 10)]) == [4, 7, 9, 12]  # at most one per identity
 
 
-def test_a_cam3_query_never_shows_a_cam2_image(synthetic_root):
+def test_sysu_retrieval_is_ir_queries_against_one_gallery_draw_without_cam2_for_cam3(synthetic_root):
     data = SYSUMM01_CM(root=synthetic_root)
     items = data.query + data.gallery
-    # Queries and cam2 images share one direction, every other image another: cam2 is nearest to all.
-    feats = [[1.0, 0.0] if m == IR or cam == 2 else [0.0, 1.0] for _, _, cam, m in items]
-    query, gallery, excluded = retrieval_sets(extracted(items, feats), "sysu", data.dataset_root, trial=1)
+    query, gallery, excluded = retrieval_sets(extracted(items, np.eye(len(items))), "sysu", data.dataset_root,
+                                              trial=1)
     draw = sysu_gallery(data.dataset_root, mode="all", shots=1, trial=1)
     assert gallery.paths == [p for p, _, _ in draw]
-    assert set(query.camids) == {3, 6} and set(gallery.modalities) == {RGB}
-    distmat = 1 - query.feats @ gallery.feats.T
-    ranks, _ = top_k_matches(distmat, query.pids, gallery.pids, k=len(gallery.pids), excluded=excluded)
-    num_cam2 = int((gallery.camids == 2).sum())
-    assert num_cam2 > 0
-    for cam, ranked in zip(query.camids, ranks):
-        shown = gallery.camids[ranked]
-        if cam == 3:
-            assert 2 not in shown and len(shown) == len(gallery.pids) - num_cam2
-        else:
-            assert (shown[:num_cam2] == 2).all()
+    assert set(query.camids) == {3, 6} and set(query.modalities) == {IR} and set(gallery.modalities) == {RGB}
+    assert (gallery.camids == 2).any()
+    np.testing.assert_array_equal(excluded, (query.camids[:, None] == 3) & (gallery.camids[None, :] == 2))
 
 
 def test_regdb_retrieval_is_visible_queries_against_the_thermal_gallery(regdb_root):
@@ -98,22 +145,8 @@ def test_regdb_retrieval_is_visible_queries_against_the_thermal_gallery(regdb_ro
     query, gallery, excluded = retrieval_sets(extracted(items, np.eye(len(items))), "regdb", data.dataset_root)
     assert query.paths == [p for p, *_ in data.query] and gallery.paths == [p for p, *_ in data.gallery]
     assert not excluded.any() and excluded.shape == (len(data.query), len(data.gallery))
-
-
-def test_retrieval_png_frames_correct_green_and_wrong_red(tmp_path):
-    paths = []
-    for n in range(3):
-        paths.append(str(tmp_path / f"{n}.png"))
-        Image.new("RGB", (32, 64), (128, 128, 128)).save(paths[-1])
-    all_correct = tmp_path / "all_correct.png"
-    retrieval_figure(paths[:1], [1], paths[1:], [np.array([0, 1])], [np.array([True, True])],
-                     [[0.9, 0.8]]).savefig(all_correct)
-    mixed = tmp_path / "mixed.png"
-    retrieval_figure(paths[:1], [1], paths[1:], [np.array([0, 1])], [np.array([True, False])],
-                     [[0.9, 0.8]]).savefig(mixed)
-    assert pixels_near(all_correct, CORRECT_COLOUR) > 100 and pixels_near(all_correct, WRONG_COLOUR) == 0
-    assert pixels_near(mixed, WRONG_COLOUR) > 100
-    assert 0.3 < pixels_near(mixed, CORRECT_COLOUR) / pixels_near(all_correct, CORRECT_COLOUR) < 0.7
+    marks = RankListImages(query, gallery, MODALITY_LABELS["regdb"]).marks
+    assert marks[0].endswith(" visible") and marks[-1].endswith(" thermal")
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,7 +181,8 @@ def test_tsne_keeps_separated_identities_apart(tmp_path):
     index, colours, markers = tsne_selection(cluster, np.tile([RGB, IR], 12), num_ids=3)
     png = tmp_path / "tsne.png"
     tsne_figure(points[index], colours, markers, {RGB: "RGB", IR: "IR"}).savefig(png)
-    assert Image.open(png).size[0] > 100
+    with Image.open(png) as image:
+        assert image.size[0] > 100
     with pytest.raises(ValueError, match="at least 3"):
         tsne_embedding(feats[:2])
 

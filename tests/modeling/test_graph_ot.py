@@ -122,6 +122,54 @@ def test_pot_solver_option_finds_the_permutation():
         ot_distance(x, y, gw_loss="abs", solver="pot")
 
 
+# ------------------------------------------------------------------ node masses (nodes without support)
+def test_zero_mass_nodes_by_hand():
+    # X = {x0, x1}, Y = {y0, y1} with x1 and y1 massless: the only coupling is T = [[1, 0], [0, 0]],
+    # so D = phi (1 - cos(x0, y0)) + (1 - phi) L(CX_00, CY_00) = 0.5 (1 - cos 45 deg) + 0.5 * 0
+    x = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]], dtype=F64)
+    y = torch.tensor([[[1.0, 1.0], [5.0, -3.0]]], dtype=F64)
+    mass = torch.tensor([[1.0, 0.0]], dtype=F64)
+    for gw_loss in ("abs", "square"):
+        value, plan = ot_distance(x, y, gw_loss=gw_loss, mass_rgb=mass, mass_ir=mass, return_plan=True)
+        assert value.item() == pytest.approx(0.5 * (1 - 2 ** -0.5), abs=1e-12)
+        torch.testing.assert_close(plan[0], torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=F64), rtol=0, atol=1e-12)
+
+
+def test_masses_are_renormalised_marginals_and_match_pot():
+    # weights (not summing to 1) become the marginals; POT's exact solver with the same marginals
+    # reaches the hidden permutation's value
+    x = randn(4, 6, 16, seed=40)
+    y, perms = permuted_copies(x, noise=0.05, seed=41)
+    keep = torch.tensor([1, 1, 0, 1, 1, 1], dtype=F64)
+    mass_rgb = keep.expand(4, 6).clone()
+    mass_ir = torch.stack([keep[torch.argsort(p)] for p in perms])  # the same nodes, where the permutation put them
+    value, plan = ot_distance(x, y, gw_loss="square", mass_rgb=2.0 * mass_rgb, mass_ir=mass_ir, return_plan=True)
+    torch.testing.assert_close(plan.sum(dim=2), mass_rgb / 5, rtol=0, atol=1e-12)
+    torch.testing.assert_close(plan.sum(dim=1), mass_ir / 5, rtol=0, atol=1e-12)
+    c, cx, cy = (t.numpy() for t in (cosine_cost(x, y), cosine_cost(x, x), cosine_cost(y, y)))
+    pot = [ot.gromov.fused_gromov_wasserstein2(c[b], cx[b], cy[b], (mass_rgb[b] / 5).numpy(), (mass_ir[b] / 5).numpy(),
+                                               loss_fun="square_loss", alpha=0.5) for b in range(4)]
+    np.testing.assert_allclose(value.numpy(), pot, rtol=0, atol=1e-9)
+    for solver in ("proximal", "pot"):
+        assert torch.allclose(ot_distance(x, y, gw_loss="square", solver=solver, mass_rgb=mass_rgb,
+                                          mass_ir=mass_ir), value, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("gw_loss", ["abs", "square"])
+def test_massless_nodes_are_as_if_removed(gw_loss):
+    # a node without mass changes nothing, whatever its feature (here the zero vector of a cropped part)
+    x, y = shared_component_graphs(3, 6, 32, seed=43)
+    x_zero, y_zero = x.clone(), y.clone()
+    x_zero[:, 4], y_zero[:, 1] = 0.0, 0.0
+    mass_x, mass_y = torch.ones(3, 6, dtype=F64), torch.ones(3, 6, dtype=F64)
+    mass_x[:, 4], mass_y[:, 1] = 0.0, 0.0
+    masked = ot_distance(x_zero, y_zero, gw_loss=gw_loss, mass_rgb=mass_x, mass_ir=mass_y)
+    removed = ot_distance(x[:, [0, 1, 2, 3, 5]], y[:, [0, 2, 3, 4, 5]], gw_loss=gw_loss)
+    torch.testing.assert_close(masked, removed, rtol=0, atol=1e-9)
+    unmasked = ot_distance(x_zero, y_zero, gw_loss=gw_loss)
+    assert (unmasked - removed).abs().min() > 1e-3  # the zero nodes do weigh in without the masses
+
+
 # ------------------------------------------------------------------ the paper's |a - b| loss
 def test_abs_value_is_the_objective_at_a_valid_coupling():
     x, y = randn(3, 5, 8, seed=7), randn(3, 5, 8, seed=8)
@@ -319,6 +367,29 @@ def test_every_ot_key_reaches_the_solver(solver):
     expected = 3.0 * graph_ot_distance(out["nodes"][rgb], out["nodes"][ir], phi=0.3, gw_loss="square", reg=0.05,
                                        max_iter=7, inner_iter=2, tol=1e-3, solver=solver).mean()
     assert GraphOTLoss(ot_cfg(**keys))(out)["loss_ot"].item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_module_gives_unsupported_nodes_no_mass():
+    out = sampler_batch(ids=2, per_modality=2)
+    support = torch.ones(8, 14)
+    support[::3, 5:9] = 0.0
+    rgb, ir = pairs(out)
+    expected = ot_distance(out["nodes"][rgb], out["nodes"][ir], mass_rgb=support[rgb], mass_ir=support[ir]).mean()
+    result = GraphOTLoss(ot_cfg())({**out, "node_support": support})["loss_ot"]
+    assert result.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert abs(result.item() - GraphOTLoss(ot_cfg())(out)["loss_ot"].item()) > 1e-4
+
+
+def test_module_logs_the_value_and_the_plans_diagonal():
+    from fastreid.utils.events import EventStorage
+    out = sampler_batch(ids=3, per_modality=1)
+    rgb, ir = pairs(out)
+    out["nodes"][ir] = out["nodes"][rgb]  # each IR graph repeats its RGB one: the plans are diagonal
+    with EventStorage() as storage:
+        loss = GraphOTLoss(ot_cfg(SCALE=3.0))(out)["loss_ot"]
+    logged = {name: value for name, (value, _) in storage.latest().items()}
+    assert logged["ot_value"] == pytest.approx(loss.item() / 3.0, rel=1e-6)
+    assert logged["ot_plan_diagonal"] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_module_without_pairs_returns_connected_zero():

@@ -176,6 +176,21 @@ def pose_cfg(root, meta_architecture="PosePartBaseline", overrides=None):
                            **(overrides or {})})
 
 
+@pytest.mark.parametrize("enabled, min_score, expected", [
+    (True, 0.3, [1, 1, 0, 0, 0, 0, 1]),
+    (True, 0.0, [1, 1, 0, 0, 1, 1, 1]),
+    (False, 0.3, [1, 1, 1, 1, 1, 1, 1]),  # the paper's literal reading: every node counts
+])
+def test_node_support_by_hand(synthetic_root, enabled, min_score, expected):
+    model = build_model(pose_cfg(synthetic_root, overrides={"MODEL.POSE.SUPPORT.ENABLED": enabled,
+                                                            "MODEL.POSE.SUPPORT.MIN_SCORE": min_score}))
+    # the global node, then six parts of a 64 (H) x 32 (W) image: inside, outside left, outside
+    # below, score 0.3 (not above 0.3), score 0.1, on the bottom-right corner (inside)
+    parts = torch.tensor([[[10.0, 10.0, 0.9], [-1.0, 10.0, 0.9], [10.0, 64.5, 0.9], [5.0, 5.0, 0.3],
+                           [5.0, 5.0, 0.1], [32.0, 64.0, 0.31]]])
+    assert model.node_support(parts, (64, 32)).tolist() == [[float(v) for v in expected]]
+
+
 @pytest.fixture(scope="module")
 def batch(synthetic_root):
     """One training batch of the loader: 2 ids x (2 RGB + 2 IR) with keypoints."""
@@ -193,9 +208,9 @@ def test_pose_part_baseline_gives_14_nodes_on_a_loader_batch(synthetic_root, bat
     assert torch.equal(nodes[:, 0], outputs["global_feature"])
     expected = torch.einsum("bchw,bkhw->bkc", feature_map, heatmaps) / 8
     assert torch.allclose(nodes[:, 1:], expected, atol=1e-5)
-    assert outputs["node_scores"].shape == (8, 14) and torch.all(outputs["node_scores"][:, 0] == 1)
+    assert outputs["node_support"].shape == (8, 14) and torch.all(outputs["node_support"][:, 0] == 1)
     # parts are on the global feature's scale ("mean" heatmaps), gradients reach the backbone
-    visible = outputs["node_scores"][:, 1:] > 0.99
+    visible = outputs["node_support"][:, 1:] > 0.99
     ratio = nodes[:, 1:].norm(dim=-1)[visible] / nodes[:, 0].norm(dim=-1, keepdim=True).expand(-1, 13)[visible]
     assert 0.3 < float(ratio.median().detach()) < 3
     nodes[:, 1:].sum().backward()
@@ -277,7 +292,10 @@ def test_g2da_outputs_losses_and_gradients(g2da, batch):
     mfa = g2da.mfa
     bn = F.batch_norm(outputs["global_feature"], None, None, mfa.aggregation.norm.weight,
                       mfa.aggregation.norm.bias, training=True)
-    expected = bn + (outputs["refined_nodes"] / 14).sum(dim=1)  # w starts at 1 / (K+1)
+    # w starts uniform: the node term is the mean of the supported nodes' refined features
+    support = outputs["node_support"]
+    assert 0 < support[:, 1:].sum() < support[:, 1:].numel()  # the batch has parts without support
+    expected = bn + (outputs["refined_nodes"] * support[..., None]).sum(dim=1) / support.sum(dim=1, keepdim=True)
     assert torch.allclose(outputs["graph_feature"], expected, atol=1e-4)
 
     with EventStorage():

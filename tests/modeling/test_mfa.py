@@ -117,14 +117,14 @@ def test_adjacency_without_self_loops_is_refused():
 # ------------------------------------------------------------------ message fusion
 
 def fusion_with(gamma, beta, theta, exchange=True):
-    """A MessageFusion over one node whose eval-mode BN is exactly ``gamma * x + beta`` (no penalty)."""
+    """A MessageFusion over one node whose eval-mode BN is ``gamma * x + beta`` to 1e-12 (no penalty)."""
     num_heads, head_dim = gamma.shape
     fusion = MessageFusion(num_heads, head_dim, num_nodes=1, theta=theta, exchange=exchange, per_node=True,
                            l1_weight=0.0, l1_share=1.0)
     with torch.no_grad():
         fusion.norm.weight.copy_(gamma.flatten())
         fusion.norm.bias.copy_(beta.flatten())
-    fusion.norm.eps = 0.0
+    fusion.norm.eps = 1e-12  # torch >= 2.11 refuses eps = 0
     return fusion.eval()  # running mean 0, variance 1
 
 
@@ -192,6 +192,20 @@ def test_aggregation_by_hand(weighting):
         aggregation.node_params.copy_(torch.tensor([0.0, math.log(2.0), math.log(5.0)]))
         w = torch.tensor([1 / 8, 2 / 8, 5 / 8] if weighting == "softmax" else [0.0, math.log(2), math.log(5)])
         assert torch.allclose(aggregation(torch.zeros(1, 2), refined), w @ refined[0])
+
+
+@pytest.mark.parametrize("weighting", ["softmax", "free"])
+def test_aggregation_leaves_unsupported_nodes_out(weighting):
+    aggregation = GraphAggregation(2, num_nodes=3, node_weights=weighting).eval()
+    refined = torch.tensor([[[1.0, 0.0], [0.0, 2.0], [4.0, 4.0]]] * 2)
+    support = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 1.0]])
+    with torch.no_grad():
+        aggregation.node_params.copy_(torch.tensor([0.0, math.log(2.0), math.log(5.0)]))
+        out = aggregation(torch.zeros(2, 2), refined, support)
+        # softmax over the kept logits: (1, 5) / 6; free: the kept weights as they are
+        w = [[1 / 8, 2 / 8, 5 / 8], [1 / 6, 0.0, 5 / 6]] if weighting == "softmax" else \
+            [[0.0, math.log(2), math.log(5)], [0.0, 0.0, math.log(5)]]
+        assert torch.allclose(out, torch.einsum("bk,bkc->bc", torch.tensor(w), refined))
 
 
 # ------------------------------------------------------------------ the head: config, penalty, statistics

@@ -50,6 +50,38 @@ def test_hand_worked_pair_selection(pairs, expected):
     assert loss.item() == pytest.approx(expected, abs=1e-12)
 
 
+def test_hand_worked_support():
+    # Example 1's samples with node 1 of sample 1 (IR id0) unsupported: the terms (0,1,k=1) and
+    # (2,1,k=1) go. Kept terms, by the same arithmetic as Example 1:
+    #   (0,1) id0 pos: node 0 d^2 = 25            (0,3) neg: node 0 d=1 -> 1; node 1 d=0.5 -> 2.25
+    #   (2,1) neg: node 0 d=3 -> 0                 (2,3) id1 pos: node 0 d^2 = 4; node 1 d^2 = 9.25
+    # sum = 41.5 over 6 terms -> L = 41.5 / (2 * 6)
+    support = torch.tensor([[1, 1], [1, 0], [1, 1], [1, 1]], dtype=F64)
+    loss = part_contrastive_loss(*tensors(EX1_NODES, EX1_IDS, EX1_MODS), margin=2.0, support=support)
+    assert loss.item() == pytest.approx(41.5 / 12, abs=1e-12)
+    everything = part_contrastive_loss(*tensors(EX1_NODES, EX1_IDS, EX1_MODS), margin=2.0, support=torch.ones(4, 2))
+    assert everything.item() == pytest.approx(EX1_LOSS, abs=1e-12)
+
+
+def test_share_of_negatives_inside_the_margin_by_hand():
+    # Example 2, "all": the negative pairs' distances are 4, 11, 1, 8, 9; only d = 1 is inside margin 2
+    loss, share = part_contrastive_loss(*tensors(EX2_NODES, EX2_IDS, EX2_MODS), margin=2.0, return_share=True)
+    assert loss.item() == pytest.approx(43 / 18, abs=1e-12) and share.item() == pytest.approx(1 / 5, abs=1e-12)
+    _, share = part_contrastive_loss(*tensors(EX2_NODES, EX2_IDS, EX2_MODS), margin=8.5, return_share=True)
+    assert share.item() == pytest.approx(3 / 5, abs=1e-12)  # 4, 1 and 8
+
+
+def test_hard_mining_distance_skips_unsupported_nodes():
+    # RGB a (id0) at nodes (0, 0); IR b (id0) at (1, 100), IR c (id0) at (2, 0): with every node, c's
+    # 2 < b's 100 makes b the farthest positive; with node 1 of b unsupported b is at distance 1 < 2,
+    # so c is picked by a. The anchors b and c each pick a. Terms: (a,b) node 0 only, (a,c) both nodes.
+    nodes, ids, mods = tensors([[[0.0], [0.0]], [[1.0], [100.0]], [[2.0], [0.0]]], [0, 0, 0], [RGB, IR, IR])
+    support = torch.tensor([[1, 1], [1, 0], [1, 1]], dtype=F64)
+    # counts: (a,b) 1 (by b), (a,c) 2 (by a and c) -> (1 * 1 + 2 * (4 + 0)) / (2 * (1 * 1 + 2 * 2))
+    loss = part_contrastive_loss(nodes, ids, mods, margin=2.0, pairs="hard", support=support)
+    assert loss.item() == pytest.approx(9 / 10, abs=1e-12)
+
+
 def test_norm_feat_uses_unit_vectors():
     # A RGB id0 (2,0) -> (1,0); B IR id0 (0,5) -> (0,1); C IR id1 (3,0) -> (1,0)
     #   normalised: (A,B) positive d^2 = 2; (A,C) negative d = 0 -> (2 - 0)^2 = 4;  L = 6 / (2*2) = 1.5

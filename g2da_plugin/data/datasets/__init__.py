@@ -5,8 +5,9 @@ Each item is ``(img_path, pid, camid, modality)``: FastReID's 3-tuple plus the m
 the evaluator need.
 """
 
+from .llcm import LLCM_CM
 from .modality import IR, RGB
 from .regdb import RegDB_CM
 from .sysu_mm01 import SYSUMM01_CM
 
-__all__ = ["RGB", "IR", "SYSUMM01_CM", "RegDB_CM"]
+__all__ = ["RGB", "IR", "SYSUMM01_CM", "RegDB_CM", "LLCM_CM"]

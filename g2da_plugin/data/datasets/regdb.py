@@ -8,13 +8,12 @@ test images the gallery; the evaluator scores both directions.
 
 import operator
 import os
-import re
 
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.data.datasets.bases import ImageDataset
 
-from ...utils.errors import InputError, MissingInputError
-from .modality import IR, RGB, dataset_folder, is_integer
+from ...utils.errors import InputError
+from .modality import IR, RGB, check_listed_images, dataset_folder, is_integer, read_image_list
 
 REGDB_TRIALS = range(1, 11)
 REGDB_SPLITS = ("train", "test")
@@ -46,13 +45,8 @@ class RegDB_CM(ImageDataset):
 
     def _split(self, split, modality):
         items = regdb_split(self.dataset_root, self.trial, split, MODALITY_NAME[modality])
-        list_file = os.path.join(self.dataset_root, "idx", f"{split}_{MODALITY_NAME[modality]}_{self.trial}.txt")
-        if not items:
-            raise InputError(f"{list_file} lists no image")
-        missing = [img for img, _ in items if not os.path.isfile(img)]
-        if missing:
-            raise MissingInputError(f"RegDB image listed in {list_file} not found: {missing[0]}"
-                                    + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        check_listed_images(items, regdb_list_file(self.dataset_root, self.trial, split, MODALITY_NAME[modality]),
+                            "RegDB")
         return items
 
 
@@ -73,23 +67,11 @@ def regdb_split(root, trial, split="test", modality="visible"):
         raise InputError(f"split must be one of {REGDB_SPLITS}, got {split!r}")
     if modality not in tuple(MODALITY_NAME.values()):
         raise InputError(f"modality must be one of {tuple(MODALITY_NAME.values())}, got {modality!r}")
-    list_file = os.path.join(root, "idx", f"{split}_{modality}_{trial}.txt")
-    if not os.path.isfile(list_file):
-        raise MissingInputError(f"RegDB list file not found: {list_file}")
+    return read_image_list(regdb_list_file(root, trial, split, modality), root, "RegDB")
 
-    samples = []
-    with open(list_file, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 2 or not re.fullmatch(r"[+-]?\d+", fields[1]):
-                raise InputError(
-                    f"{list_file}, line {line_number}: expected 'relative/path label', "
-                    f"got {line.rstrip()!r}"
-                )
-            samples.append((os.path.join(root, fields[0]), int(fields[1])))
-    return samples
+
+def regdb_list_file(root, trial, split, modality):
+    return os.path.join(root, "idx", f"{split}_{modality}_{trial}.txt")
 
 
 def is_trial(value):

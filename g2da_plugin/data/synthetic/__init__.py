@@ -1,4 +1,4 @@
-"""Small, deterministic, synthetic look-alikes of SYSU-MM01 and RegDB.
+"""Small, deterministic, synthetic look-alikes of SYSU-MM01, RegDB and LLCM.
 
 They exist to check that the pipeline *functions* end to end (loaders, sampler, keypoints,
 training, evaluation) on a machine without the real data. Scores on them say nothing about
@@ -9,10 +9,13 @@ Layout (that of the released datasets, so the real loaders read it unchanged)::
     SYSU-MM01/cam{1..6}/{pid:04d}/{img:04d}.jpg   RGB cameras cam1 cam2 cam4 cam5 (RGB JPEG),
                                                   near-IR cameras cam3 cam6 (single-channel JPEG)
     SYSU-MM01/exp/{train,val,test}_id.txt         one line of comma-separated ids (1-based)
+    SYSU-MM01/exp/rand_perm_cam.mat               the release's fixed gallery draws: for each camera and id,
+                                                  10 seeded permutations of its image numbers
     RegDB/Visible/{pid}/v_{pid:04d}_{k:02d}.bmp   RGB BMP
     RegDB/Thermal/{pid}/t_{pid:04d}_{k:02d}.bmp   single-channel BMP
     RegDB/idx/{train,test}_{visible,thermal}_{trial}.txt   trials 1..10, lines
                                                   "Visible/12/v_0012_03.bmp 12" (path, identity id)
+    LLCM/{vis,nir}/, LLCM/test_{vis,nir}/cam{c}/{pid:04d}/, LLCM/idx/   see llcm.py
     <dataset>/keypoints.json                      ground-truth keypoints of every image
     <dataset>/.synthetic.json                     generator parameters (see "Idempotence")
 
@@ -54,10 +57,11 @@ say) is never deleted: the generator refuses with FileExistsError.
 Modules: random_streams (the seeded generators), materials (label map), colours (wardrobe,
 palettes), identities, cameras (cameras and their scenes), figures (pose, skeleton, projection),
 canvas, person (painting a person), rendering (one image), writers (the dataset layouts and the
-marker), summary (counts read back from disk).
+marker), summary (counts read back from disk), llcm (the LLCM look-alike: its cameras, layout and counts).
 """
 
 from .cameras import REGDB_CAMERAS, SYSU_CAMERAS
+from .llcm import LLCM_CAMERAS, describe_llcm, llcm_cameras_of, make_synthetic_llcm, render_llcm_sample
 from .rendering import Sample, render_regdb_sample, render_sample, render_sysu_sample
 from .summary import describe_regdb, describe_sysu
 from .writers import (
@@ -71,16 +75,21 @@ __all__ = [
     "MARKER_FILENAME",
     "SYSU_CAMERAS",
     "REGDB_CAMERAS",
+    "LLCM_CAMERAS",
     "REGDB_TRIALS",
     "Sample",
     "render_sample",
     "render_sysu_sample",
     "render_regdb_sample",
+    "render_llcm_sample",
     "sysu_cameras_of",
     "regdb_trial_ids",
+    "llcm_cameras_of",
     "make_synthetic_sysu",
     "make_synthetic_regdb",
+    "make_synthetic_llcm",
     "make_synthetic_datasets",
     "describe_sysu",
     "describe_regdb",
+    "describe_llcm",
 ]

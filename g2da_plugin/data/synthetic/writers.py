@@ -1,5 +1,6 @@
 """Writing the datasets: the SYSU-MM01 and RegDB layouts, splits and trials, and the idempotence marker."""
 
+import io
 import json
 import os
 import shutil
@@ -7,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from scipy.io import savemat
 
 from ...utils.errors import InputError
 from ..keypoints_io import KEYPOINTS_FILENAME, save_keypoints
@@ -14,7 +16,7 @@ from .cameras import REGDB_CAMERAS, REGDB_DIRNAME, SYSU_DIRNAME, SYSU_INDOOR_RGB
 from .random_streams import random_stream
 from .rendering import render_regdb_sample, render_sysu_sample
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 6  # 5: SYSU-MM01/exp/rand_perm_cam.mat; 6: LLCM (llcm.py)
 # Markers name the package, not this module: moving code between its modules must not rebuild datasets.
 GENERATOR = __package__
 
@@ -23,6 +25,10 @@ MARKER_FILENAME = ".synthetic.json"
 
 REGDB_TRIALS = range(1, 11)
 REGDB_FILE_PREFIX = {"Visible": "v", "Thermal": "t"}
+#: Gallery draws in SYSU-MM01's exp/rand_perm_cam.mat, as many as the release's.
+SYSU_RELEASE_TRIALS = 10
+# savemat writes the time into the MAT-file's 116-byte text header; a fixed one keeps the file the same per seed.
+_MAT_HEADER = f"MATLAB 5.0 MAT-file, written by {GENERATOR}".encode().ljust(116)
 
 
 class ForeignFolderError(InputError, FileExistsError):
@@ -98,16 +104,36 @@ def _write_sysu(folder, seed, num_train_ids, num_val_ids, num_test_ids, images_p
     for name, ids in splits.items():
         (folder / "exp" / f"{name}_id.txt").write_text(",".join(map(str, ids)) + "\n")
     fewest, most = images_per_cam
-    keypoints = {}
-    for pid in range(1, num_train_ids + num_val_ids + num_test_ids + 1):
+    keypoints, counts = {}, {}
+    num_ids = num_train_ids + num_val_ids + num_test_ids
+    for pid in range(1, num_ids + 1):
         for camera_name in sysu_cameras_of(seed, pid):
             count = int(random_stream(seed, SYSU_DIRNAME, "count", pid, camera_name).integers(fewest, most + 1))
+            counts[camera_name, pid] = count
             for index in range(1, count + 1):
                 relative = f"{camera_name}/{pid:04d}/{index:04d}.jpg"
                 sample = render_sysu_sample(seed, pid, camera_name, index)
                 _save_image(sample.image, folder / relative)
                 keypoints[relative] = sample.keypoints
     save_keypoints(folder / KEYPOINTS_FILENAME, keypoints, SYNTHETIC_SOURCE)
+    _write_sysu_release_draws(folder / "exp" / "rand_perm_cam.mat", seed, counts, num_ids)
+
+
+def _write_sysu_release_draws(path, seed, counts, num_ids):
+    """``rand_perm_cam.mat`` in the release's layout: a 6 x 1 cell (cam1..cam6) of num_ids x 1 cells (ids
+    1..num_ids) of ``(trials, images)`` matrices, each row a permutation of the image numbers 1..images
+    (doubles, as MATLAB's randperm gives; no columns where the camera does not see the identity)."""
+    cameras = np.empty((6, 1), dtype=object)
+    for cam in range(1, 7):
+        identities = np.empty((num_ids, 1), dtype=object)
+        for pid in range(1, num_ids + 1):
+            count = counts.get((f"cam{cam}", pid), 0)
+            rng = random_stream(seed, SYSU_DIRNAME, "rand_perm_cam", pid, f"cam{cam}")
+            identities[pid - 1, 0] = np.stack([rng.permutation(count) + 1.0 for _ in range(SYSU_RELEASE_TRIALS)])
+        cameras[cam - 1, 0] = identities
+    buffer = io.BytesIO()
+    savemat(buffer, {"rand_perm_cam": cameras})
+    path.write_bytes(_MAT_HEADER + buffer.getvalue()[len(_MAT_HEADER):])
 
 
 def regdb_trial_ids(seed, num_ids, trial):

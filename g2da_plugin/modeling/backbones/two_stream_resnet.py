@@ -26,7 +26,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 from fastreid.layers import get_norm
 from fastreid.modeling.backbones.build import BACKBONE_REGISTRY
 
-from ...data.batch_layout import COUNTS, INVERSE, ORDER, modality_routing
+from ...data.batch_layout import COUNTS, INVERSE, ORDER, SELECT_STEMS, modality_routing
 from ...data.datasets.modality import IR, RGB
 from ...utils.errors import InputError
 from .pretrain import require_pretrain_file
@@ -142,10 +142,15 @@ class TwoStreamResNet(nn.Module):
     def forward_stems(self, images: torch.Tensor, modalities, routing=None) -> torch.Tensor:
         """Each image through its modality's stem, in the input order. ``routing``: the batch's
         :func:`~g2da_plugin.data.batch_layout.modality_routing` (its loader's, so no host sync),
-        computed from ``modalities`` when None."""
+        computed from ``modalities`` when None; ``{SELECT_STEMS: True}``: both stems on every image,
+        each keeping its modality's (IR where the label is 1, else RGB), with shapes that do not
+        depend on the labels (for export)."""
         modalities = torch.as_tensor(modalities, device=images.device).long().view(-1)
         if modalities.numel() != images.size(0):
             raise ValueError(f"got {images.size(0)} images but {modalities.numel()} modality labels")
+        if routing is not None and routing.get(SELECT_STEMS):
+            is_ir = (modalities == IR).view(-1, 1, 1, 1)
+            return torch.where(is_ir, self.stem_ir(images), self.stem_rgb(images))
         if routing is None:
             routing = modality_routing(modalities)
         counts = routing[COUNTS]

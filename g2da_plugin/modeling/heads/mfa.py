@@ -151,7 +151,8 @@ class GraphAggregation(nn.Module):
     node term stays a weighted mean on the scale of the BN'd global term while unhelpful nodes can
     fade; "free": w itself is learnt (from 1/(K+1)), the literal reading, which lets a scalar that
     scales a whole d-dim vector grow fast. The BN is the aggregation's own (the baseline head's
-    BNNeck keeps serving L_b).
+    BNNeck keeps serving L_b). Nodes without support (``support`` 0) get no weight: "softmax" takes
+    the softmax over the supported nodes' logits only (the weights still sum to 1), "free" zeroes theirs.
     """
 
     def __init__(self, feat_dim, num_nodes, node_weights):
@@ -168,8 +169,19 @@ class GraphAggregation(nn.Module):
     def node_weights(self):
         return self.node_params.softmax(dim=0) if self.softmax else self.node_params
 
-    def forward(self, global_feature, refined_nodes):
-        return self.norm(global_feature) + torch.einsum("k,bkc->bc", self.node_weights, refined_nodes)
+    def sample_weights(self, support):
+        """(B, K+1) each sample's node weights given its (B, K+1) ``support`` (1 / 0)."""
+        keep = support > 0
+        if self.softmax:
+            return self.node_params.masked_fill(~keep, float("-inf")).softmax(dim=1)
+        return self.node_params * keep.to(self.node_params.dtype)
+
+    def forward(self, global_feature, refined_nodes, support=None):
+        if support is None:
+            node_term = torch.einsum("k,bkc->bc", self.node_weights, refined_nodes)
+        else:
+            node_term = torch.einsum("bk,bkc->bc", self.sample_weights(support).to(refined_nodes.dtype), refined_nodes)
+        return self.norm(global_feature) + node_term
 
 
 class MessageFusionAttention(nn.Module):
@@ -213,9 +225,10 @@ class MessageFusionAttention(nn.Module):
                 "activation": mfa.ACTIVATION, "bn_per_node": mfa.BN_PER_NODE,
                 "l1_weight": mfa.GAMMA_L1.WEIGHT, "l1_share": mfa.GAMMA_L1.SHARE, "node_weights": mfa.NODE_WEIGHTS}
 
-    def forward(self, nodes, global_feature):
+    def forward(self, nodes, global_feature, support=None):
+        """``support`` (B, K+1): the nodes V_G may weigh (None: all)."""
         refined = self.fusion(self.attention(nodes))
-        return {"refined_nodes": refined, "graph_feature": self.aggregation(global_feature, refined)}
+        return {"refined_nodes": refined, "graph_feature": self.aggregation(global_feature, refined, support)}
 
     def penalty(self):
         """The gamma sparsity penalty (a scalar tensor), or None when ``MODEL.MFA.GAMMA_L1.WEIGHT`` is 0."""

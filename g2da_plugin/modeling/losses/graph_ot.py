@@ -1,6 +1,7 @@
 """Graph Optimal Transport distance (G2DA Eq. 7) between batches of RGB and IR skeleton graphs.
 
-For an RGB graph X (N nodes) and an IR graph Y (M nodes), with uniform node masses u = 1/N, v = 1/M:
+For an RGB graph X (N nodes) and an IR graph Y (M nodes), with node masses u (N,) and v (M,), each
+summing to 1 (uniform, 1/N and 1/M, unless given; a node of mass 0 takes no part in the plan):
 
     D_ot = min_{T in Pi(u, v)}  phi * sum_ij T_ij C_ij  +  (1 - phi) * sum_{i,k,j,l} T_ij T_kl L(CX_ik, CY_jl)
 
@@ -77,16 +78,25 @@ LOG_FLOOR = -60.0
 def round_to_coupling(plan, a, b):
     """The nearby exact coupling of Altschuler et al. (NeurIPS 2017, Alg. 2): scale down the rows,
     then the columns, that carry too much mass, and give the missing mass back as a rank-one plan."""
-    plan = plan * (a / plan.sum(dim=2)).clamp(max=1.0)[:, :, None]
-    plan = plan * (b / plan.sum(dim=1)).clamp(max=1.0)[:, None, :]
+    tiny = torch.finfo(plan.dtype).tiny  # an empty row or column of a zero-mass node scales by 0, not 0/0
+    plan = plan * (a / plan.sum(dim=2).clamp_min(tiny)).clamp(max=1.0)[:, :, None]
+    plan = plan * (b / plan.sum(dim=1).clamp_min(tiny)).clamp(max=1.0)[:, None, :]
     missing_a, missing_b = a - plan.sum(dim=2), b - plan.sum(dim=1)
-    total = missing_a.sum(dim=1).clamp_min(torch.finfo(plan.dtype).tiny)
+    total = missing_a.sum(dim=1).clamp_min(tiny)
     return plan + missing_a[:, :, None] * missing_b[:, None, :] / total[:, None, None]
 
 
-def proximal_fgw_plan(cost, gw_matrix, phi, reg, max_iter, inner_iter, tol=0.0):
-    """Plans (B, N, M), uniform marginals, minimising :func:`fused_gw_value` by KL-proximal gradient
-    steps (POT's ``solve_gromov_batch`` iteration, any GW cost matrix), rounded to exact couplings.
+def node_masses(mass, batch, nodes, like):
+    """(B, nodes) marginals: ``mass`` (B, nodes) non-negative weights scaled to sum 1, or uniform."""
+    if mass is None:
+        return like.new_full((batch, nodes), 1.0 / nodes)
+    mass = mass.to(like.dtype)
+    return mass / mass.sum(dim=1, keepdim=True)
+
+
+def proximal_fgw_plan(cost, gw_matrix, phi, reg, max_iter, inner_iter, tol=0.0, a=None, b=None):
+    """Plans (B, N, M) with marginals ``a`` (B, N) and ``b`` (B, M) (uniform when None), minimising
+    :func:`fused_gw_value` by KL-proximal gradient steps (POT's ``solve_gromov_batch`` iteration, any GW cost matrix), rounded to exact couplings.
 
     Step t: the kernel T_t * exp(-G_t / reg) (one ``baddbmm`` for G_t's Gromov part), shifted by its
     row maxima, then ``inner_iter`` Sinkhorn sweeps u = a / Kv, v = b / K'u, each two kernels: about
@@ -95,41 +105,46 @@ def proximal_fgw_plan(cost, gw_matrix, phi, reg, max_iter, inner_iter, tol=0.0):
     so no log domain is needed. Each Sinkhorn starts from the previous step's column scaling: near a
     fixed point every step needs scalings of size |gradient| / reg, which from 1 would take many
     sweeps once the plans are nearly sparse. ``tol > 0`` stops once the mean absolute change of every
-    plan over one step is below tol, tested every 10 steps only (a host sync)."""
+    plan over one step is below tol, tested every 10 steps only (a host sync). A zero-mass node's
+    row (column) of the plan is zero from the start: its scaling u (v) is 0 in every sweep."""
     out_dtype = cost.dtype
     cost, gw_matrix = cost.double(), gw_matrix.double()
-    b, n, m = cost.shape
-    a_col = cost.new_full((b, n, 1), 1.0 / n)
-    b_col = cost.new_full((b, m, 1), 1.0 / m)
-    node_term = cost.reshape(b, n * m, 1) * (phi / reg)
+    batch, n, m = cost.shape
+    a_col = node_masses(a, batch, n, cost).unsqueeze(2)
+    b_col = node_masses(b, batch, m, cost).unsqueeze(2)
+    node_term = cost.reshape(batch, n * m, 1) * (phi / reg)
     edge_term = gw_matrix * (-2.0 * (1.0 - phi) / reg)  # 2 L(x)T: L is symmetric, as CX and CY are
-    plan = cost.new_full((b, n * m, 1), 1.0 / (n * m))
+    plan = (a_col * b_col.transpose(1, 2)).view(batch, n * m, 1)  # the independent coupling
     v = torch.ones_like(b_col)
     for step in range(max_iter):
-        log_kernel = torch.baddbmm(plan.clamp_min(math.exp(LOG_FLOOR)).log() - node_term, edge_term, plan).view(b, n, m)
+        log_kernel = torch.baddbmm(plan.clamp_min(math.exp(LOG_FLOOR)).log() - node_term, edge_term,
+                                   plan).view(batch, n, m)
         kernel = (log_kernel - log_kernel.amax(dim=2, keepdim=True)).exp()
         for _ in range(inner_iter):
             u = a_col / torch.bmm(kernel, v)
             v = b_col / torch.bmm(kernel.transpose(1, 2), u)
-        previous, plan = plan, (u * kernel * v.transpose(1, 2)).view(b, n * m, 1)
+        previous, plan = plan, (u * kernel * v.transpose(1, 2)).view(batch, n * m, 1)
         if tol > 0 and step % 10 == 9:
             if (plan - previous).abs().mean(dim=(1, 2)).max() < tol:
                 break
-    return round_to_coupling(plan.view(b, n, m), a_col.squeeze(2), b_col.squeeze(2)).to(out_dtype)
+    return round_to_coupling(plan.view(batch, n, m), a_col.squeeze(2), b_col.squeeze(2)).to(out_dtype)
 
 
-def pot_square_plan(cost, cx, cy, phi, reg, max_iter, inner_iter, tol=0.0):
+def pot_square_plan(cost, cx, cy, phi, reg, max_iter, inner_iter, tol=0.0, a=None, b=None):
     """Plans from POT's ``ot.solve_gromov_batch`` with the square loss (``alpha`` = 1 - phi weights
     its GW term), ``inner_iter`` Sinkhorn sweeps per step (tol_inner=0), rounded to exact couplings."""
-    res = ot.solve_gromov_batch(cx, cy, reg=reg, M=cost, alpha=1.0 - phi, loss="sqeuclidean",
+    batch, n, m = cost.shape
+    a, b = node_masses(a, batch, n, cost), node_masses(b, batch, m, cost)
+    # POT's log-domain Sinkhorn takes log(a): a zero mass gives NaN, a 1e-30 one a row the rounding zeroes
+    res = ot.solve_gromov_batch(cx, cy, reg=reg, a=a.clamp_min(1e-30), b=b.clamp_min(1e-30), M=cost,
+                                alpha=1.0 - phi, loss="sqeuclidean",
                                 symmetric=True, max_iter=max_iter, tol=tol,
                                 max_iter_inner=inner_iter, tol_inner=0.0, grad="detach")
-    b, n, m = cost.shape
-    return round_to_coupling(res.plan, cost.new_full((b, n), 1.0 / n), cost.new_full((b, m), 1.0 / m))
+    return round_to_coupling(res.plan, a, b)
 
 
 def graph_ot_distance(x_rgb, x_ir, *, phi, gw_loss, reg, max_iter, inner_iter, tol, solver, eps=1e-8,
-                      return_plan=False):
+                      mass_rgb=None, mass_ir=None, return_plan=False):
     """Batched GOT distance (Eq. 7) of graph pairs ``(x_rgb[b], x_ir[b])``, one solve for all pairs.
 
     The solver's arguments are ``MODEL.LOSSES.OT``'s keys (:func:`g2da_plugin.config.add_g2da_config`
@@ -146,6 +161,9 @@ def graph_ot_distance(x_rgb, x_ir, *, phi, gw_loss, reg, max_iter, inner_iter, t
             sync); 0 always runs max_iter steps.
         solver: "proximal" (written here) or "pot" (``ot.solve_gromov_batch``, square loss only).
         eps: floor of the norms in the cosine.
+        mass_rgb, mass_ir: (B, N) and (B, M) non-negative node weights, scaled to sum 1 per graph
+            (each graph needs one positive): the marginals; None: uniform. A node of weight 0 gets
+            no mass, so it neither moves mass nor enters the Gromov term.
         return_plan: also return the (B, N, M) plans (no gradient).
     Returns:
         (B,) distances (float32, or float64 for float64 inputs), differentiable w.r.t. the inputs
@@ -166,9 +184,9 @@ def graph_ot_distance(x_rgb, x_ir, *, phi, gw_loss, reg, max_iter, inner_iter, t
         with torch.no_grad():
             if solver == "pot":
                 plan = pot_square_plan(cost.detach(), cx.detach(), cy.detach(), phi, reg,
-                                       max_iter, inner_iter, tol)
+                                       max_iter, inner_iter, tol, mass_rgb, mass_ir)
             else:
                 plan = proximal_fgw_plan(cost.detach(), gw_matrix.detach(), phi, reg, max_iter,
-                                         inner_iter, tol)
+                                         inner_iter, tol, mass_rgb, mass_ir)
         value = fused_gw_value(cost, gw_matrix, plan, phi)
     return (value, plan) if return_plan else value

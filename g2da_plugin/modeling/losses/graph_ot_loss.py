@@ -5,6 +5,7 @@ from torch import nn
 from fastreid.config import configurable
 
 from ...data.batch_layout import PAIR_IR, PAIR_RGB, pairs_of
+from ...utils.deferred_scalars import put_tensor_scalars
 from ...utils.errors import InputError
 from .build import G2DA_LOSS_REGISTRY
 from .graph_ot import GW_LOSSES, SOLVERS, graph_ot_distance
@@ -33,7 +34,10 @@ class GraphOTLoss(nn.Module):
     The paper aligns "every cross-modality image pair" of an identity: all of them are solved in
     one batched call (128 with 8 identities x (4 RGB + 4 IR)); the pairs are the batch's
     (:mod:`g2da_plugin.data.batch_layout`). A batch without such a pair gives a
-    zero connected to the nodes. Config: ``MODEL.LOSSES.OT.{PHI, GW_LOSS, REG, MAX_ITER,
+    zero connected to the nodes. Nodes without support (``outputs["node_support"]`` 0, see
+    :class:`~g2da_plugin.modeling.meta_arch.PosePartBaseline`) get no OT mass. Logs ``ot_value`` (the
+    unscaled mean distance) and ``ot_plan_diagonal`` (the mean plan mass sent from node i to node i:
+    1 when every node is matched to its own part) to the event storage. Config: ``MODEL.LOSSES.OT.{PHI, GW_LOSS, REG, MAX_ITER,
     INNER_ITER, TOL, SOLVER, SCALE}``.
     """
 
@@ -67,8 +71,12 @@ class GraphOTLoss(nn.Module):
         rgb_index, ir_index = pairs[PAIR_RGB], pairs[PAIR_IR]
         if rgb_index.numel() == 0:
             return {self.loss_name: nodes.sum() * 0.0}
-        distances = graph_ot_distance(nodes.index_select(0, rgb_index), nodes.index_select(0, ir_index),
-                                      **self.solver_args)
+        support = outputs.get("node_support")
+        masses = {} if support is None else {"mass_rgb": support.index_select(0, rgb_index),
+                                             "mass_ir": support.index_select(0, ir_index)}
+        distances, plans = graph_ot_distance(nodes.index_select(0, rgb_index), nodes.index_select(0, ir_index),
+                                             **self.solver_args, **masses, return_plan=True)
+        put_tensor_scalars(ot_value=distances.mean(), ot_plan_diagonal=plans.diagonal(dim1=1, dim2=2).sum(dim=1).mean())
         return {self.loss_name: distances.mean() * self.scale}
 
     def extra_repr(self):

@@ -4,7 +4,9 @@
 
 over N (RGB, IR) sample pairs n and the K+1 graph nodes k (global node included), d_nk the
 Euclidean distance between node k of the pair's RGB sample and node k of its IR sample, eps the
-margin (2.0 in the paper).
+margin (2.0 in the paper). A term whose node lacks support in either sample (``node_support``, see
+``MODEL.POSE.SUPPORT``) is left out, and N (K+1) becomes the number of terms kept: a part the crop
+removed has a zero feature, which a positive term would pull its counterpart towards.
 
 Choices where the paper is silent (both config keys):
 
@@ -31,6 +33,7 @@ from torch import nn
 from fastreid.config import configurable
 
 from ...data.datasets.modality import IR, RGB
+from ...utils.deferred_scalars import put_tensor_scalars
 from ...utils.errors import InputError
 from .build import G2DA_LOSS_REGISTRY
 from .graph_ot_loss import check_node_outputs
@@ -64,7 +67,8 @@ def hard_pair_counts(dist, same, pairs):
     return by_rgb + by_ir.t()
 
 
-def part_contrastive_loss(nodes, targets, modalities, margin, pairs="all", norm_feat=False):
+def part_contrastive_loss(nodes, targets, modalities, margin, pairs="all", norm_feat=False, support=None,
+                          return_share=False):
     """Eq. 5 on the (RGB, IR) pairs of a batch.
 
     Every (sample, sample) pair is computed and the (RGB, IR) ones are weighted in: fixed shapes,
@@ -76,8 +80,13 @@ def part_contrastive_loss(nodes, targets, modalities, margin, pairs="all", norm_
         margin: eps of the negative hinge.
         pairs: "all" cross-modality pairs, or "hard" batch-hard positives and negatives.
         norm_feat: L2-normalise each node feature first.
+        support: (B, K+1) 1 / 0, the nodes with support (None: all): only node k of two samples that
+            both have it makes a term, and the hard mining's distance is over those nodes.
+        return_share: also return the share of the negative terms whose distance is inside the
+            margin (those the hinge acts on; no gradient).
     Returns:
-        scalar loss; a zero connected to ``nodes`` when the batch has no cross-modality pair.
+        scalar loss; a zero connected to ``nodes`` when the batch has no cross-modality pair. With
+        ``return_share``, ``(loss, share)``.
     """
     if pairs not in PAIR_MODES:
         raise ValueError(f"pairs must be one of {PAIR_MODES}, got {pairs!r}")
@@ -89,14 +98,21 @@ def part_contrastive_loss(nodes, targets, modalities, margin, pairs="all", norm_
         cross = (modalities == RGB)[:, None] & (modalities == IR)[None, :]
         same = targets[:, None] == targets[None, :]
         sq = node_sq_distances(x, x)
+        both = torch.ones_like(sq) if support is None else support.to(dtype)[:, None, :] * support.to(dtype)[None, :, :]
         if pairs == "all":
             weights = cross.to(dtype)
         else:
-            weights = hard_pair_counts(sq.detach().sum(dim=-1).sqrt(), same, cross)
+            weights = hard_pair_counts((sq.detach() * both).sum(dim=-1).sqrt(), same, cross)
         # sqrt of a clamped value: a zero distance gives a finite (zero) gradient
         hinge = (margin - sq.clamp_min(1e-12).sqrt()).clamp_min(0.0).square()
         terms = torch.where(same[..., None], sq, hinge)  # (B, B, K+1)
-        return (weights[..., None] * terms).sum() / (2.0 * weights.sum().clamp_min(1.0) * sq.shape[-1])
+        term_weights = weights[..., None] * both
+        loss = (term_weights * terms).sum() / (2.0 * term_weights.sum().clamp_min(1.0))
+        if not return_share:
+            return loss
+        negative_weights = term_weights.detach() * ~same[..., None]
+        inside = (sq.detach() < margin ** 2).to(dtype)
+        return loss, (negative_weights * inside).sum() / negative_weights.sum().clamp_min(1.0)
 
 
 @G2DA_LOSS_REGISTRY.register()
@@ -104,7 +120,8 @@ class PartContrastiveLoss(nn.Module):
     """``{"loss_part_contrastive": SCALE * part_contrastive_loss(outputs["nodes"], ...)}``.
 
     Config: ``MODEL.LOSSES.PART_CONTRASTIVE.{MARGIN, SCALE (lambda_c), PAIRS, NORM_FEAT}``; see the
-    module docstring for the choice of pairs and normalisation.
+    module docstring for the choice of pairs and normalisation. Logs
+    ``contrastive_negatives_in_margin`` (the share of negative terms the hinge acts on) to the event storage.
     """
 
     @configurable
@@ -125,7 +142,9 @@ class PartContrastiveLoss(nn.Module):
 
     def forward(self, outputs, batched_inputs=None):
         nodes, targets, modalities = check_node_outputs(outputs, type(self).__name__)
-        loss = part_contrastive_loss(nodes, targets, modalities, self.margin, self.pairs, self.norm_feat)
+        loss, share = part_contrastive_loss(nodes, targets, modalities, self.margin, self.pairs, self.norm_feat,
+                                            outputs.get("node_support"), return_share=True)
+        put_tensor_scalars(contrastive_negatives_in_margin=share)
         return {self.loss_name: loss * self.scale}
 
     def extra_repr(self):

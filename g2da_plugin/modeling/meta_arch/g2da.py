@@ -60,7 +60,7 @@ class G2DA(PosePartBaseline):
 
     def extract(self, batched_inputs) -> dict:
         outputs = super().extract(batched_inputs)
-        outputs.update(self.mfa(outputs["nodes"], outputs["global_feature"]))
+        outputs.update(self.mfa(outputs["nodes"], outputs["global_feature"], outputs["node_support"]))
         if self.training:
             outputs["graph_cls_outputs"] = self.mfa.classifier(outputs["graph_feature"])
         return outputs

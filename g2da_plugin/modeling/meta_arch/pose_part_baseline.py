@@ -9,8 +9,10 @@ from fastreid.config import configurable
 from fastreid.modeling.meta_arch.build import META_ARCH_REGISTRY
 
 from ...pose.online import build_online_pose_estimator
+from ...utils.deferred_scalars import put_tensor_scalars
 from ...utils.errors import InputError
-from ..skeleton_graph import HEAD_MODES, HEATMAP_NORMS, keypoints_to_part_nodes, pool_parts, render_heatmaps
+from ..skeleton_graph import (HEAD_MODES, HEATMAP_NORMS, inside_image, keypoints_to_part_nodes, pool_parts,
+                              render_heatmaps)
 from .cross_modality_baseline import CrossModalityBaseline
 
 __all__ = ["PosePartBaseline", "POSE_MODES", "TEST_FEATS"]
@@ -35,8 +37,12 @@ class PosePartBaseline(CrossModalityBaseline):
     - ``"nodes"`` (B, 14, C): node 0 the global pre-BN GAP feature (``"global_feature"``), nodes
       1..13 the part features ``GAP(F * H_k)`` (Eq. 2) in the order of
       :data:`~g2da_plugin.modeling.skeleton_graph.GRAPH_NODE_NAMES`;
-    - ``"node_scores"`` (B, 14): each node's keypoint weight (1 for the global node; 0 for a part
-      whose keypoint has score 0 or lies outside the image -- its feature is then the zero vector).
+    - ``"node_support"`` (B, 14): 1 for a node with support, 0 for a part whose keypoint lies
+      outside the image or has a score <= ``MODEL.POSE.SUPPORT.MIN_SCORE`` (the global node always
+      has support; with ``MODEL.POSE.SUPPORT.ENABLED False`` every node has). The OT loss gives the
+      nodes without support no mass, the contrastive loss no term, the MFA's V_G no weight.
+
+    Training logs ``node_feature_norm``, the mean norm of the nodes with support, to the event storage.
 
     Keypoints come from the batch (``pose_mode="cached"``: the loader's ``"keypoints"``, which needs
     ``INPUT.KEYPOINTS.ENABLED True``) or from a frozen estimator run on the batch's images
@@ -45,7 +51,8 @@ class PosePartBaseline(CrossModalityBaseline):
     """
 
     @configurable
-    def __init__(self, *, pose_mode, pose_estimator, head, sigma, heatmap_norm, use_scores, test_feat, **kwargs):
+    def __init__(self, *, pose_mode, pose_estimator, head, sigma, heatmap_norm, use_scores, test_feat,
+                 support_min_score, **kwargs):
         """
         NOTE: this interface is experimental.
 
@@ -57,6 +64,8 @@ class PosePartBaseline(CrossModalityBaseline):
             head, sigma, heatmap_norm, use_scores: see :func:`keypoints_to_part_nodes` and
                 :func:`render_heatmaps`.
             test_feat: "global" (the baseline's embedding) or "nodes".
+            support_min_score: a part keypoint with a score above this, inside the image, supports its
+                node; None: every node has support (the paper's literal reading).
             kwargs: :class:`CrossModalityBaseline`'s arguments.
         """
         super().__init__(**kwargs)
@@ -77,6 +86,7 @@ class PosePartBaseline(CrossModalityBaseline):
         self.heatmap_norm = heatmap_norm
         self.use_scores = bool(use_scores)
         self.test_feat = test_feat
+        self.support_min_score = None if support_min_score is None else float(support_min_score)
 
     @classmethod
     def from_config(cls, cfg):
@@ -96,6 +106,7 @@ class PosePartBaseline(CrossModalityBaseline):
             heatmap_norm=pose.HEATMAP_NORM,
             use_scores=pose.USE_SCORES,
             test_feat=pose.TEST_FEAT,
+            support_min_score=pose.SUPPORT.MIN_SCORE if pose.SUPPORT.ENABLED else None,
         )
         return kwargs
 
@@ -121,7 +132,7 @@ class PosePartBaseline(CrossModalityBaseline):
         return outputs
 
     def part_nodes(self, feature_map, global_feature, batched_inputs) -> dict:
-        """The skeleton graph of each image: ``{"keypoints", "heatmaps", "nodes", "node_scores"}`` (see
+        """The skeleton graph of each image: ``{"keypoints", "heatmaps", "nodes", "node_support"}`` (see
         the class docstring) from the backbone's feature map and pooled feature."""
         keypoints = self.get_keypoints(batched_inputs)
         if keypoints.shape[0] != feature_map.shape[0]:
@@ -131,12 +142,23 @@ class PosePartBaseline(CrossModalityBaseline):
                                    sigma=self.sigma, norm=self.heatmap_norm, use_scores=self.use_scores)
         part_features = pool_parts(feature_map, heatmaps)
         nodes = torch.cat([global_feature.unsqueeze(1), part_features.to(global_feature.dtype)], dim=1)
-        # the weight render_heatmaps gave each part (score, or 1; 0 outside the image)
-        part_weight = parts[..., 2] if self.use_scores else torch.ones_like(parts[..., 2])
-        h_in, w_in = batched_inputs["images"].shape[-2:]
-        inside = (parts[..., 0] >= 0) & (parts[..., 0] <= w_in) & (parts[..., 1] >= 0) & (parts[..., 1] <= h_in)
-        node_scores = torch.cat([torch.ones_like(part_weight[:, :1]), part_weight * inside], dim=1)
-        return {"keypoints": keypoints, "heatmaps": heatmaps, "nodes": nodes, "node_scores": node_scores}
+        return {"keypoints": keypoints, "heatmaps": heatmaps, "nodes": nodes,
+                "node_support": self.node_support(parts, batched_inputs["images"].shape[-2:])}
+
+    def node_support(self, parts, input_size):
+        """(B, K+1) 1.0 / 0.0: which nodes have support (the class docstring); the global node always."""
+        support = torch.ones_like(parts[..., 2])
+        if self.support_min_score is not None:
+            support = (inside_image(parts, input_size) & (parts[..., 2] > self.support_min_score)).to(support.dtype)
+        return torch.cat([torch.ones_like(support[:, :1]), support], dim=1)
+
+    def losses(self, outputs: dict, batched_inputs) -> dict:
+        loss_dict = super().losses(outputs, batched_inputs)
+        # the contrastive margin and the OT costs depend on the node features' scale, which the paper leaves open
+        support = outputs["node_support"]
+        norms = outputs["nodes"].detach().float().norm(dim=-1)
+        put_tensor_scalars(node_feature_norm=(norms * support).sum() / support.sum())
+        return loss_dict
 
     def inference(self, outputs: dict, batched_inputs) -> torch.Tensor:
         if self.test_feat == "nodes":
