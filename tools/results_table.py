@@ -4,7 +4,8 @@
     python tools/results_table.py --configs configs/Synthetic/bagtricks_R18.yml \\
         projects/G2DA/configs/demo.yml --output table.md [--names bagtricks B] \\
         [--output-root logs/benchmark] [--dataset-root DIR] [--regdb-trials 1 2 ... 10] \\
-        [--reported] [--rerun] [--seeds 0 1 2 3 4 [--seed-counts 5 3 ...]] [--jobs 2] [--opts KEY VALUE ...]
+        [--reported] [--rerun] [--seeds 0 1 2 3 4 [--seed-counts 5 3 ...] [--steps B B+O ...]] [--jobs 2]
+        [--opts KEY VALUE ...]
 
 Each config trains (``python -m g2da_plugin.engine.train_net``) into ``<output-root>/<folder>/<name>``
 (RegDB: one run per ``--regdb-trials`` split, in ``.../trial<N>``); a run that has its ``results.json``
@@ -17,7 +18,8 @@ every run.
 ``--seeds S1 S2 ...`` trains each config once per seed (``SEED``, into ``.../seed<S>``; config i
 only the first ``--seed-counts[i]`` seeds): the table gives mean ± std over the seeds, the spread
 over gallery draws apart, and a paired row per method: its difference from the first config, seed
-by seed, with the paired t-test's p. ``--jobs N`` trains N runs at a time, the cores shared out.
+by seed, with the paired t-test's p; ``--steps NAME ...`` adds each named method's paired difference
+from the one named before it. ``--jobs N`` trains N runs at a time, the cores shared out.
 """
 
 import argparse
@@ -50,6 +52,9 @@ def parse_args(argv=None):
                         help="train each config once per seed; the table gives mean ± std over the seeds")
     parser.add_argument("--seed-counts", nargs="+", type=int, metavar="N",
                         help="with --seeds: config i trains the first N_i seeds (default: all)")
+    parser.add_argument("--steps", nargs="+", metavar="NAME",
+                        help="with --seeds: method names in order; adds each one's paired difference from the one "
+                             "before (e.g. B B+O B+O+CL: what each added part changes)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="runs trained at a time (default 1)")
     parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[], metavar="KEY VALUE",
                         help="config overrides for every run (must come last)")
@@ -63,6 +68,8 @@ def parse_args(argv=None):
     if args.seed_counts and (not args.seeds or len(args.seed_counts) != len(args.configs)
                              or any(not 1 <= n <= len(args.seeds) for n in args.seed_counts)):
         parser.error("--seed-counts needs --seeds and one count in 1..len(--seeds) per config")
+    if args.steps and not args.seeds:
+        parser.error("--steps goes with --seeds")
     if args.seeds and args.reported:
         parser.error("--reported goes with the single-run table, not with --seeds")
     if args.jobs < 1:
@@ -84,7 +91,7 @@ def main(argv=None):
     if args.seeds:
         text = write_seeds_table(args.configs, args.output, args.seeds, args.seed_counts, names=args.names,
                                  output_root=args.output_root, opts=opts, regdb_trials=args.regdb_trials,
-                                 rerun=args.rerun, parallel=args.jobs, command=command)
+                                 rerun=args.rerun, parallel=args.jobs, command=command, steps=args.steps)
     else:
         text = write_results_table(args.configs, args.output, names=args.names, output_root=args.output_root,
                                    opts=opts, regdb_trials=args.regdb_trials, reported=args.reported,

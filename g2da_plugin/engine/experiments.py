@@ -22,7 +22,7 @@ import numpy as np
 from scipy import stats
 from tabulate import tabulate
 
-from ..utils.errors import MissingInputError, RunFailedError
+from ..utils.errors import InputError, MissingInputError, RunFailedError
 from .trainer import RESULTS_FILE
 
 logger = logging.getLogger(__name__)
@@ -304,26 +304,28 @@ def seeds_table(methods):
                                    "training time"], tablefmt="pipe", disable_numparse=True)
 
 
-def paired_table(methods, metrics=("R1", "mAP")):
-    """Markdown: each method's difference from the first method (the reference), seed by seed over the
-    seeds both have: mean ± std of the differences and the two-sided paired t-test's p."""
-    reference_name, reference = methods[0]
-    reference_scores = seed_scores(reference)
+def paired_table(methods, metrics=("R1", "mAP"), pairs=None):
+    """Markdown: seed by seed over the seeds both have, each ``(method, reference)`` of ``pairs`` (names;
+    default: every method against the first), mean ± std of the differences and the two-sided paired
+    t-test's p."""
+    by_name = dict(methods)
+    pairs = pairs or [(name, methods[0][0]) for name, _ in methods[1:]]
     rows = []
-    for name, by_seed in methods[1:]:
+    for name, reference_name in pairs:
+        by_seed, reference = by_name[name], by_name[reference_name]
         common = [seed for seed in by_seed if seed in reference]
         if len(common) < 2:
             continue
         ours = seed_scores({seed: by_seed[seed] for seed in common})
         theirs = seed_scores({seed: reference[seed] for seed in common})
         for key, values in ours.items():
-            if key not in reference_scores:
+            if key not in theirs:
                 continue
             cells = []
             for metric in metrics:
                 diff = np.subtract(values[metric], theirs[key][metric])
                 p = stats.ttest_rel(values[metric], theirs[key][metric]).pvalue if diff.std() > 0 else float("nan")
-                cells += [mean_std(diff), f"{p:.2f}"]
+                cells += [mean_std(diff), f"{p:.2g}"]  # two significant digits: p = 0.003 must not read 0.00
             rows.append([f"{name} - {reference_name}", SETTINGS[key[1]], str(len(common)), *cells])
     headers = ["difference", "setting", "seeds"]
     for metric in metrics:
@@ -344,23 +346,32 @@ def seeds_caption(methods, command):
 
 
 def write_seeds_table(configs, output, seeds, seed_counts=None, names=None, output_root="logs/benchmark", opts=(),
-                      regdb_trials=None, rerun=False, parallel=1, command=""):
+                      regdb_trials=None, rerun=False, parallel=1, command="", steps=None):
     """Train (or reuse) every config once per seed (config i: the first ``seed_counts[i]`` of
     ``seeds``), write the seeds table and the paired differences from the first config to ``output``,
-    and return the text."""
+    and return the text. ``steps``, method names in order, adds each one's paired difference from the
+    one before it (an ablation ladder: what each added part changes)."""
+    names = names or configs
+    unknown = [name for name in steps or () if name not in names]
+    if unknown:  # before any training
+        raise InputError(f"--steps {unknown}: not among the methods {list(names)}")
     counts = seed_counts or [len(seeds)] * len(configs)
     plan = [(config, seed, job) for config, count in zip(configs, counts) for seed in seeds[:count]
             for job in method_jobs(config, output_root, opts, regdb_trials, seed)]
     results = run_all([(config, *job) for config, _, job in plan], rerun, parallel)
     methods = []
-    for name, config in zip(names or configs, configs):
+    for name, config in zip(names, configs):
         by_seed = OrderedDict()
         for (c, seed, _), result in zip(plan, results):
             if c == config:
                 by_seed.setdefault(seed, []).append(result)
         methods.append((name, by_seed))
-    text = "\n\n".join([seeds_caption(methods, command), seeds_table(methods),
-                         f"Paired differences from {methods[0][0]} (same seed):", paired_table(methods)]) + "\n"
+    parts = [seeds_caption(methods, command), seeds_table(methods),
+             f"Paired differences from {methods[0][0]} (same seed):", paired_table(methods)]
+    if steps:
+        parts += ["Paired differences along the steps, each from the one before (same seed):",
+                  paired_table(methods, pairs=list(zip(steps[1:], steps[:-1])))]
+    text = "\n\n".join(parts) + "\n"
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with open(output, "w") as f:
         f.write(text)

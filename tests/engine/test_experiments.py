@@ -210,8 +210,24 @@ def test_seeds_table_and_paired_differences_by_hand(tmp_path):
     assert rows[2][:4] == ["G2DA", "SYSU all-search single-shot", "4", "38.00 ± 8.37"]
     # paired over seeds 0..2: differences 1, 2, 3 -> 2 ± 1; t = 2 / (1 / sqrt 3) = 3.464 with 2 degrees of
     # freedom, two-sided p = 1 - t / sqrt(2 + t^2) = 0.0742; mAP moves with R1
-    assert table_rows(paired)[0] == ["G2DA - B", "SYSU all-search single-shot", "3", "2.00 ± 1.00", "0.07",
-                                     "2.00 ± 1.00", "0.07"]
+    assert table_rows(paired)[0] == ["G2DA - B", "SYSU all-search single-shot", "3", "2.00 ± 1.00", "0.074",
+                                     "2.00 ± 1.00", "0.074"]
+
+
+def test_steps_pair_each_method_with_the_one_before(tmp_path):
+    configs = [os.path.join(ROOT, "projects", "G2DA", "configs", name) for name in ("demo.yml", "demo_BO.yml", "demo_G2DA.yml")]
+    for config, r1 in zip(configs, ({0: 30.0, 1: 32.0, 2: 34.0}, {0: 33.0, 1: 33.0, 2: 36.0}, {0: 33.0, 1: 37.0, 2: 35.0})):
+        seeded_results(tmp_path, config, r1)
+    text = write_seeds_table(configs, str(tmp_path / "t.md"), seeds=[0, 1, 2], names=["B", "B+O", "G2DA"],
+                             output_root=str(tmp_path), steps=["B", "B+O", "G2DA"])
+    rows = table_rows(text.split("along the steps")[1])
+    # B+O - B: 3, 1, 2 -> 2 ± 1, p 0.074 (as above); G2DA - B+O: 0, 4, -1 -> 1 ± 2.65, t = 1 / (2.65 / sqrt 3)
+    # = 0.655 with 2 degrees of freedom, p = 1 - t / sqrt(2 + t^2) = 0.580
+    assert [row[:5] for row in rows[::2]] == [["B+O - B", "SYSU all-search single-shot", "3", "2.00 ± 1.00", "0.074"],
+                                             ["G2DA - B+O", "SYSU all-search single-shot", "3", "1.00 ± 2.65", "0.58"]]
+    with pytest.raises(InputError, match=r"--steps \['B\+CL'\]"):
+        write_seeds_table(configs, str(tmp_path / "t.md"), seeds=[0, 1, 2], names=["B", "B+O", "G2DA"],
+                          output_root=str(tmp_path), steps=["B", "B+CL"])
 
 
 def test_one_run_beside_the_seeds_table(tmp_path):
