@@ -26,6 +26,11 @@ def add_g2da_config(cfg):
     # Unpickle a checkpoint in full when weights-only loading refuses it: runs its code; only for files you trust.
     cfg.MODEL.WEIGHTS_TRUSTED = False
 
+    # Periodic checkpoints (model_<epoch>.pth) kept: the newest N, older ones deleted once a newer one is
+    # written (the newest resumes the run, the one before stands in if it is unreadable); 0 keeps every
+    # one (FastReID's). model_best and model_final are never deleted.
+    cfg.SOLVER.CHECKPOINT_KEEP = 2
+
     # Iterations in an epoch: "images" (FastReID's: all training images / batch) or "community" (DDAG's:
     # the larger modality's images / the images of one modality in a batch).
     cfg.SOLVER.EPOCH_LENGTH = "images"

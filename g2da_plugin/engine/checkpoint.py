@@ -1,7 +1,8 @@
 """FastReID's checkpointer made crash-safe, strict and safe.
 
 - Crash-safe: each checkpoint and the ``last_checkpoint`` tag are written atomically, so a kill at any
-  moment leaves the last checkpoint whole; with every checkpoint go the random number generators'
+  moment leaves the last checkpoint whole (older periodic ones beyond ``keep`` are deleted only after
+  that); with every checkpoint go the random number generators'
   states (Python, numpy, torch), restored on resume. On ``--resume`` a newest checkpoint that cannot
   be read (a disk or a copy broke it) is skipped, with a warning naming it, for the newest good one.
 - Strict: the model's every parameter and buffer must come from the file, or loading stops with one
@@ -28,6 +29,7 @@ from ..utils.safe_load import load_checkpoint_file
 __all__ = ["SafeCheckpointer"]
 
 RNG_KEY = "rng_states"
+PERIODIC = re.compile(r"model_(\d+)\.pth")  # the per-epoch checkpoints of FastReID's PeriodicCheckpointer
 
 
 class SafeCheckpointer(Checkpointer):
@@ -36,14 +38,16 @@ class SafeCheckpointer(Checkpointer):
     Args:
         strict: refuse a checkpoint that lacks or adds parameters or buffers of the model.
         trusted: unpickle a file in full when weights_only loading refuses it.
+        keep: periodic checkpoints (``model_<epoch>.pth``) kept, the newest; 0 keeps all.
     """
 
-    def __init__(self, model, save_dir="", *, strict=True, trusted=False, **kwargs):
+    def __init__(self, model, save_dir="", *, strict=True, trusted=False, keep=0, **kwargs):
         # the wrapped module under DDP: checkpoints hold its keys, without DDP's "module." prefix,
         # and load back into one process or several alike
         super().__init__(model.module if isinstance(model, DistributedDataParallel) else model, save_dir, **kwargs)
         self.strict = strict
         self.trusted = trusted
+        self.keep = keep
         self._kept = None  # (path, checkpoint) read ahead by :meth:`read`, for the next load of path
 
     # ---------------------------------------------------------------------------------- saving
@@ -57,6 +61,14 @@ class SafeCheckpointer(Checkpointer):
         self.logger.info("Saving checkpoint to %s", os.path.join(self.save_dir, basename))
         atomic_write(os.path.join(self.save_dir, basename), lambda f: torch.save(data, f))
         self.tag_last_checkpoint(basename)
+        if self.keep and PERIODIC.fullmatch(basename):
+            for _, old in self.periodic_checkpoints()[:-self.keep]:
+                os.remove(os.path.join(self.save_dir, old))
+
+    def periodic_checkpoints(self):
+        """``[(epoch, basename)]`` of the ``model_<epoch>.pth`` files in the save folder, oldest first."""
+        return sorted((int(m.group(1)), name) for name in os.listdir(self.save_dir)
+                      if (m := PERIODIC.fullmatch(name)))
 
     def tag_last_checkpoint(self, last_filename_basename):
         atomic_write_text(os.path.join(self.save_dir, "last_checkpoint"), last_filename_basename)
@@ -78,10 +90,8 @@ class SafeCheckpointer(Checkpointer):
     def newest_readable_checkpoint(self):
         """The tagged checkpoint, or, when it cannot be read, the newest ``model_<epoch>.pth`` that can."""
         tagged = self.get_checkpoint_file()
-        epochs = sorted((int(m.group(1)), name) for name in os.listdir(self.save_dir)
-                        if (m := re.fullmatch(r"model_(\d+)\.pth", name)))
-        candidates = [tagged] + [os.path.join(self.save_dir, name) for _, name in reversed(epochs)
-                                 if os.path.join(self.save_dir, name) != tagged]
+        newest_first = [os.path.join(self.save_dir, name) for _, name in reversed(self.periodic_checkpoints())]
+        candidates = [tagged] + [path for path in newest_first if path != tagged]
         for path in candidates:
             try:
                 self.read(path)

@@ -14,6 +14,7 @@ from fastreid.evaluation import inference_on_dataset
 from fastreid.utils import comm
 
 from ..data import build_cross_modality_test_loader, build_cross_modality_train_loader
+from ..data.datasets.modality import is_integer
 from ..evaluation import CrossModalityEvaluator
 from ..evaluation.postprocess import PostProcess
 from ..modeling.backbones.pretrain import require_pretrain_file
@@ -124,8 +125,12 @@ class G2DATrainer(DefaultTrainer):
     @classmethod
     def build_checkpointer(cls, cfg, model, **checkpointables):
         """FastReID's checkpointer, crash-safe, strict and safe (:class:`SafeCheckpointer`)."""
+        if not is_integer(cfg.SOLVER.CHECKPOINT_KEEP) or cfg.SOLVER.CHECKPOINT_KEEP < 0:
+            raise InputError(f"SOLVER.CHECKPOINT_KEEP must be an integer >= 0 (0 keeps every checkpoint), "
+                             f"got {cfg.SOLVER.CHECKPOINT_KEEP!r}")
         return SafeCheckpointer(model, cfg.OUTPUT_DIR, save_to_disk=comm.is_main_process(),
-                                strict=cfg.MODEL.WEIGHTS_STRICT, trusted=cfg.MODEL.WEIGHTS_TRUSTED, **checkpointables)
+                                strict=cfg.MODEL.WEIGHTS_STRICT, trusted=cfg.MODEL.WEIGHTS_TRUSTED,
+                                keep=cfg.SOLVER.CHECKPOINT_KEEP, **checkpointables)
 
     @classmethod
     def build_lr_scheduler(cls, cfg, optimizer, iters_per_epoch):

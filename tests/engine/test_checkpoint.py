@@ -1,6 +1,7 @@
 """SafeCheckpointer: atomic, strict (every parameter and buffer, or one line naming what is wrong),
 safe (weights-only unpickling, full unpickling only when trusted), the previous good checkpoint when
-the newest cannot be read, and the random generators' states kept with every checkpoint."""
+the newest cannot be read, the random generators' states kept with every checkpoint, and only the
+newest SOLVER.CHECKPOINT_KEEP periodic checkpoints kept."""
 
 import os
 import random
@@ -10,8 +11,11 @@ import pytest
 import torch
 from torch import nn
 
+from g2da_plugin.engine import G2DATrainer
 from g2da_plugin.engine.checkpoint import SafeCheckpointer
 from g2da_plugin.utils.errors import InputError, MissingInputError
+
+from ..helpers import make_cfg
 
 
 def small_model(seed=0):
@@ -153,3 +157,24 @@ def test_a_ddp_model_is_saved_and_loaded_without_the_wrapper(tmp_path):
         assert torch.equal(again.module[0].weight, wrapped.module[0].weight)
     finally:
         dist.destroy_process_group()
+
+
+def test_only_the_newest_periodic_checkpoints_are_kept(tmp_path):
+    checkpointer = SafeCheckpointer(small_model(0), str(tmp_path), keep=2)
+    checkpointer.save("model_best")
+    for epoch in range(4):
+        checkpointer.save(f"model_{epoch:04d}")
+        assert (tmp_path / f"model_{epoch:04d}.pth").exists()
+    checkpointer.save("model_final")
+    assert sorted(p.name for p in tmp_path.glob("*.pth")) == ["model_0002.pth", "model_0003.pth", "model_best.pth",
+                                                                "model_final.pth"]
+    assert (tmp_path / "last_checkpoint").read_text() == "model_final.pth"
+    SafeCheckpointer(small_model(1), str(tmp_path), keep=0).save("model_0004")
+    assert len(list(tmp_path.glob("model_000*.pth"))) == 3  # keep=0: none deleted
+
+
+@pytest.mark.parametrize("keep", [-1, 1.5, "2"])
+def test_a_bad_checkpoint_keep_is_one_line(keep):
+    cfg = make_cfg("demo.yml", {"SOLVER.CHECKPOINT_KEEP": keep})
+    with pytest.raises(InputError, match=r"SOLVER.CHECKPOINT_KEEP must be an integer >= 0"):
+        G2DATrainer.build_checkpointer(cfg, small_model(0))
