@@ -239,14 +239,21 @@ def postprocess_note(named_runs):
         f"{name}: {' / '.join(sorted(labels))}" for name, labels in by_method.items())
 
 
-def table_caption(methods, command):
-    """The sentence above a results table: the command that made it and how to read it."""
-    roots = sorted({run["dataset_root"] for _, runs in methods for run in runs})
+def caption(methods, command, reading):
+    """The sentence above a table of ``[(name, runs)]``: the command that made it, the data, the gallery
+    convention and post-processing behind the numbers, then ``reading`` (how to read the table)."""
+    runs = [run for _, method_runs in methods for run in method_runs]
+    roots = sorted({run["dataset_root"] for run in runs})
     return (f"Cross-modality results (%) made by `{command}`, on `DATASETS.ROOT` {', '.join(roots)}"
-            f"{convention_note([run for _, runs in methods for run in runs])}{postprocess_note(methods)}. "
-            "SYSU: mean ± std over the gallery draws; RegDB: one model per trial split, mean ± std over "
-            "the splits when several. Training time: wall time of training with its evaluations, all "
-            "runs of the row together.")
+            f"{convention_note(runs)}{postprocess_note(methods)}. {reading}")
+
+
+def table_caption(methods, command):
+    """The caption of a results table (:func:`caption`)."""
+    return caption(methods, command,
+                   "SYSU: mean ± std over the gallery draws; RegDB: one model per trial split, mean ± std over "
+                   "the splits when several. Training time: wall time of training with its evaluations, all "
+                   "runs of the row together.")
 
 
 def write_results_table(configs, output, names=None, output_root="logs/benchmark", opts=(), regdb_trials=None,
@@ -334,15 +341,12 @@ def paired_table(methods, metrics=("R1", "mAP"), pairs=None):
 
 
 def seeds_caption(methods, command):
-    runs = [run for _, by_seed in methods for runs in by_seed.values() for run in runs]
-    roots = sorted({run["dataset_root"] for run in runs})
-    return (f"Cross-modality results (%) made by `{command}`, on `DATASETS.ROOT` {', '.join(roots)}"
-            f"{convention_note(runs)}"
-            f"{postprocess_note([(name, [r for rs in by_seed.values() for r in rs]) for name, by_seed in methods])}. "
-            "Each config trained once per seed (`SEED`); mean ± std (sample std) over the seeds, each seed "
-            "scored as the mean over its gallery draws (SYSU) or trial splits (RegDB). The spread of one "
-            "model over the gallery draws, averaged over the seeds, is given apart. Training time: wall "
-            "time of all the method's runs together.")
+    """The caption of a seeds table of ``[(name, {seed: runs})]`` (:func:`caption`)."""
+    return caption([(name, [run for runs in by_seed.values() for run in runs]) for name, by_seed in methods], command,
+                   "Each config trained once per seed (`SEED`); mean ± std (sample std) over the seeds, each seed "
+                   "scored as the mean over its gallery draws (SYSU) or trial splits (RegDB). The spread of one "
+                   "model over the gallery draws, averaged over the seeds, is given apart. Training time: wall "
+                   "time of all the method's runs together.")
 
 
 def write_seeds_table(configs, output, seeds, seed_counts=None, names=None, output_root="logs/benchmark", opts=(),

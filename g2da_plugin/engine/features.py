@@ -23,11 +23,12 @@ from fastreid.evaluation.evaluator import DatasetEvaluator
 from ..data.build import (build_cross_modality_test_set, cross_modality_test_loader, keypoints_file, load_dataset,
                           relative_key)
 from ..data.datasets.modality import NAMES as MODALITY_NAMES
+from ..evaluation.metrics import check_metric
 from ..utils.errors import InputError, MissingInputError
 from ..utils.file_io import atomic_write
 from .defaults import load_trained_model
 
-__all__ = ["FORMATS", "IMAGE_EXTENSIONS", "METRICS", "SPLITS", "ImageSet", "dataset_split", "embed",
+__all__ = ["FORMATS", "IMAGE_EXTENSIONS", "SPLITS", "ImageSet", "dataset_split", "embed",
            "extract_features", "folder_images", "write_features"]
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ logger = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 SPLITS = ("query", "gallery", "train")
 FORMATS = ("npz", "faiss")
-METRICS = ("cosine", "euclidean")
 #: FastReID's "unknown" identity and camera, for images outside a dataset
 UNKNOWN = -1
 _WILDCARD = re.compile(r"[*?[]")
@@ -173,8 +173,8 @@ def extract_features(cfg, output, *, fmt="npz", input=None, modality=None, datas
         raise InputError("name the images with --input DIR|GLOB or with --dataset NAME --split SPLIT")
     if fmt not in FORMATS:
         raise InputError(f"--format must be one of {FORMATS}, got {fmt!r}")
-    if fmt == "faiss" and cfg.TEST.METRIC not in METRICS:
-        raise InputError(f"TEST.METRIC must be one of {METRICS} for a faiss index, got {cfg.TEST.METRIC!r}")
+    if fmt == "faiss":
+        check_metric(cfg.TEST.METRIC)  # the index searches as the metric ranks
     if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise MissingInputError(f"--output {output}: its folder does not exist")
     if input is not None:

@@ -86,9 +86,8 @@ def sysu_gallery(root, mode="all", shots=1, trial=0, source="community"):
         f"{pid:04d}", name)``, ``pid`` the SYSU identity and ``camid`` the camera number.
     """
     _check_shots(shots)  # before reading the folders
-    _check_source(source)
-    folders = sysu_gallery_folders(root, mode)
-    return draw_sysu_gallery(folders, shots, trial, sysu_release_permutations(root, source))
+    release = sysu_release_permutations(root, source)  # checks the source; a missing file stops before the folders
+    return draw_sysu_gallery(sysu_gallery_folders(root, mode), shots, trial, release)
 
 
 def sysu_gallery_folders(root, mode="all"):
